@@ -1,0 +1,97 @@
+// Tests for base: Status propagation, RNG determinism and state round-trip, atomic files.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "loom/base/dtype.h"
+#include "loom/base/file.h"
+#include "loom/base/rng.h"
+#include "loom/base/status.h"
+
+namespace loom {
+namespace {
+
+StatusOr<int> parse_positive(int v) {
+  if (v <= 0) return invalid_argument("value " + std::to_string(v) + " must be > 0");
+  return v;
+}
+
+Status use(int v, int* out) {
+  LOOM_ASSIGN_OR_RETURN(int x, parse_positive(v));
+  *out = x * 2;
+  return ok_status();
+}
+
+TEST(Status, PropagatesErrorsAndValues) {
+  int out = 0;
+  EXPECT_TRUE(use(3, &out).ok());
+  EXPECT_EQ(out, 6);
+  Status s = use(-1, &out);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.to_string(), "invalid argument: value -1 must be > 0");
+  EXPECT_EQ(s.with_context("flag --x").message(), "flag --x: value -1 must be > 0");
+}
+
+TEST(StatusDeath, ValueOfErrorAborts) {
+  StatusOr<int> e = not_found("nothing");
+  EXPECT_DEATH((void)e.value(), "value\\(\\) on an error StatusOr");
+}
+
+TEST(Rng, DeterministicAndResumable) {
+  Rng a(42), b(42);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.next_u64(), b.next_u64());
+  auto st = a.state();
+  std::vector<float> first;
+  for (int i = 0; i < 10; ++i) first.push_back(a.normal());
+  b.set_state(st);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(first[i], b.normal());
+  Rng c(43);
+  EXPECT_NE(Rng(42).next_u64(), c.next_u64());
+}
+
+TEST(Rng, UniformAndBelowInRange) {
+  Rng r(1);
+  double sum = 0;
+  for (int i = 0; i < 100000; ++i) {
+    float u = r.uniform();
+    ASSERT_GE(u, 0.0f);
+    ASSERT_LT(u, 1.0f);
+    sum += u;
+    ASSERT_LT(r.below(7), 7u);
+  }
+  EXPECT_NEAR(sum / 100000, 0.5, 0.01);
+}
+
+TEST(File, AtomicWriteReadAndErrors) {
+  std::string dir = ::testing::TempDir() + "loom_base_test_" + std::to_string(::getpid());
+  ASSERT_TRUE(make_directories(dir + "/a/b").ok());
+  std::string p = dir + "/a/b/f.txt";
+  ASSERT_TRUE(write_file_atomic(p, "hello").ok());
+  ASSERT_TRUE(write_file_atomic(p, "world!").ok());
+  auto r = read_file(p);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, "world!");
+  auto m = MappedFile::open(p);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m->data()), m->size()), "world!");
+  auto missing = read_file(dir + "/nope");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
+  EXPECT_FALSE(read_file(dir).ok());
+  EXPECT_FALSE(write_file_atomic(dir + "/no/such/dir/x", "x").ok());
+}
+
+TEST(DType, NamesRoundTrip) {
+  for (DType d : {DType::kF32, DType::kBF16, DType::kI32, DType::kU8}) {
+    DType back;
+    ASSERT_TRUE(parse_dtype(dtype_name(d), &back));
+    EXPECT_EQ(back, d);
+  }
+  DType x;
+  EXPECT_FALSE(parse_dtype("F33", &x));
+  EXPECT_EQ(shape_to_string({2, 3}), "[2, 3]");
+  EXPECT_EQ(shape_numel({}), 1);
+}
+
+}  // namespace
+}  // namespace loom
