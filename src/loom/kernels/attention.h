@@ -1,0 +1,19 @@
+// Fused causal multi-head attention kernels (float); maths and layouts in
+// reference/attention.h. Heads run in parallel; only lse (B, NH, T) is saved.
+#pragma once
+
+#include <cstdint>
+
+namespace loom::kernels {
+
+// qkv (B, T, 3C) -> out (B, T, C), lse (B, NH, T).
+void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C,
+                       int64_t NH);
+// Accumulates into dqkv (B, T, 3C).
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
+                        const float* lse, int64_t B, int64_t T, int64_t C, int64_t NH);
+// Decoding against a KV cache: q (B, Tq, C) at positions past..past+Tq-1, caches (B, S, C).
+void attention_cached_forward(float* out, const float* q, const float* kcache, const float* vcache,
+                              int64_t B, int64_t Tq, int64_t past, int64_t S, int64_t C, int64_t NH);
+
+}  // namespace loom::kernels

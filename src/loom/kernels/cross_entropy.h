@@ -1,0 +1,15 @@
+// Fused softmax + cross-entropy kernels (float); maths in reference/cross_entropy.h.
+#pragma once
+
+#include <cstdint>
+
+namespace loom::kernels {
+
+// logits (N, V), targets (N, < 0 = ignored) -> losses (N), lse (N).
+void cross_entropy_forward(float* losses, float* lse, const float* logits, const int32_t* targets,
+                           int64_t N, int64_t V);
+// Accumulates into dlogits (N, V).
+void cross_entropy_backward(float* dlogits, const float* logits, const float* lse,
+                            const int32_t* targets, const float* dlosses, int64_t N, int64_t V);
+
+}  // namespace loom::kernels

@@ -1,0 +1,203 @@
+// Every optimized kernel against its reference version, on odd sizes and size 1, with the
+// path switched through set_kernel_path (what LOOM_KERNELS selects in programs).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "loom/kernels/attention.h"
+#include "loom/kernels/cross_entropy.h"
+#include "loom/kernels/dispatch.h"
+#include "loom/kernels/elementwise.h"
+#include "loom/kernels/gelu.h"
+#include "loom/kernels/layernorm.h"
+#include "loom/kernels/matmul.h"
+#include "loom/kernels/optimizer.h"
+
+namespace loom::kernels {
+namespace {
+
+using Vec = std::vector<float>;
+
+Vec rnd(int64_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  Vec v(static_cast<size_t>(n));
+  for (auto& x : v) x = d(g);
+  return v;
+}
+
+// Runs `body` once on each path and returns the two sets of outputs.
+template <typename F>
+std::pair<std::vector<Vec>, std::vector<Vec>> both_paths(F body) {
+  KernelPath saved = kernel_path();
+  set_kernel_path(KernelPath::kReference);
+  auto ref = body();
+  set_kernel_path(KernelPath::kOptimized);
+  auto opt = body();
+  set_kernel_path(saved);
+  return {ref, opt};
+}
+
+void expect_close(const std::vector<Vec>& a, const std::vector<Vec>& b, float tol, const char* what) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    ASSERT_EQ(a[k].size(), b[k].size());
+    for (size_t i = 0; i < a[k].size(); ++i)
+      ASSERT_NEAR(a[k][i], b[k][i], tol * (1.0f + std::abs(a[k][i])))
+          << what << ": output " << k << " element " << i;
+  }
+}
+
+TEST(Kernels, MatmulMatchesReference) {
+  for (auto [N, C, OC] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 13, 5}, {33, 64, 97}}) {
+    for (WeightLayout layout : {WeightLayout::kInOut, WeightLayout::kOutIn}) {
+      Vec x = rnd(N * C, 1), w = rnd(C * OC, 2), b = rnd(OC, 3), dout = rnd(N * OC, 4);
+      auto [r, o] = both_paths([&] {
+        Vec out(N * OC), dx(N * C, 0.5f), dw(C * OC, 0.25f), db(OC, 1.0f);
+        matmul_forward(out.data(), x.data(), w.data(), b.data(), N, C, OC, layout);
+        matmul_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(), N, C, OC, layout);
+        Vec nobias(N * OC);
+        matmul_forward(nobias.data(), x.data(), w.data(), nullptr, N, C, OC, layout);
+        return std::vector<Vec>{out, dx, dw, db, nobias};
+      });
+      expect_close(r, o, 1e-4f, "matmul");
+    }
+  }
+}
+
+TEST(Kernels, LayerNormMatchesReference) {
+  for (auto [N, C] : std::vector<std::array<int64_t, 2>>{{1, 1}, {5, 7}, {40, 128}}) {
+    Vec x = rnd(N * C, 5), w = rnd(C, 6), b = rnd(C, 7), dout = rnd(N * C, 8);
+    auto [r, o] = both_paths([&] {
+      Vec out(N * C), mean(N), rstd(N), dx(N * C, 0.1f), dw(C), db(C);
+      layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, C, 1e-5f);
+      layernorm_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(), mean.data(),
+                         rstd.data(), N, C);
+      return std::vector<Vec>{out, mean, rstd, dx, dw, db};
+    });
+    expect_close(r, o, 1e-4f, "layernorm");
+  }
+}
+
+TEST(Kernels, GeluMatchesReference) {
+  for (int64_t n : {1, 17, 10000}) {
+    Vec x = rnd(n, 9, 3.0f), dout = rnd(n, 10);
+    auto [r, o] = both_paths([&] {
+      Vec out(n), dx(n, 1.0f);
+      gelu_forward(out.data(), x.data(), n);
+      gelu_backward(dx.data(), x.data(), dout.data(), n);
+      return std::vector<Vec>{out, dx};
+    });
+    expect_close(r, o, 1e-6f, "gelu");
+  }
+}
+
+TEST(Kernels, AttentionMatchesReference) {
+  for (auto [B, T, C, NH] : std::vector<std::array<int64_t, 4>>{{1, 1, 4, 1}, {2, 7, 12, 3}, {3, 33, 64, 4}}) {
+    Vec qkv = rnd(B * T * 3 * C, 11), dout = rnd(B * T * C, 12);
+    auto [r, o] = both_paths([&] {
+      Vec out(B * T * C), lse(B * NH * T), dqkv(B * T * 3 * C, 0.5f);
+      attention_forward(out.data(), lse.data(), qkv.data(), B, T, C, NH);
+      attention_backward(dqkv.data(), dout.data(), qkv.data(), out.data(), lse.data(), B, T, C, NH);
+      return std::vector<Vec>{out, lse, dqkv};
+    });
+    expect_close(r, o, 1e-4f, "attention");
+  }
+}
+
+TEST(Kernels, CachedAttentionEqualsFullAttention) {
+  // Decoding position by position against a cache must give the full causal attention.
+  const int64_t B = 2, T = 9, C = 12, NH = 3, S = 16;
+  Vec qkv = rnd(B * T * 3 * C, 13);
+  Vec full(B * T * C), lse(B * NH * T);
+  attention_forward(full.data(), lse.data(), qkv.data(), B, T, C, NH);
+  for (KernelPath path : {KernelPath::kReference, KernelPath::kOptimized}) {
+    KernelPath saved = kernel_path();
+    set_kernel_path(path);
+    Vec kc(B * S * C), vc(B * S * C);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t i = 0; i < C; ++i) {
+          kc[(b * S + t) * C + i] = qkv[(b * T + t) * 3 * C + C + i];
+          vc[(b * S + t) * C + i] = qkv[(b * T + t) * 3 * C + 2 * C + i];
+        }
+    // First 4 positions as a prompt, then one at a time.
+    int64_t past = 0;
+    for (int64_t chunk : {4, 1, 1, 1, 1, 1}) {
+      Vec q(B * chunk * C), out(B * chunk * C);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < chunk; ++t)
+          for (int64_t i = 0; i < C; ++i) q[(b * chunk + t) * C + i] = qkv[(b * T + past + t) * 3 * C + i];
+      attention_cached_forward(out.data(), q.data(), kc.data(), vc.data(), B, chunk, past, S, C, NH);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < chunk; ++t)
+          for (int64_t i = 0; i < C; ++i)
+            ASSERT_NEAR(out[(b * chunk + t) * C + i], full[(b * T + past + t) * C + i], 1e-5f);
+      past += chunk;
+    }
+    set_kernel_path(saved);
+  }
+}
+
+TEST(Kernels, CrossEntropyMatchesReference) {
+  for (auto [N, V] : std::vector<std::array<int64_t, 2>>{{1, 1}, {6, 17}, {50, 1000}}) {
+    Vec logits = rnd(N * V, 14, 3.0f), dl = rnd(N, 15);
+    std::vector<int32_t> targets(static_cast<size_t>(N));
+    for (int64_t n = 0; n < N; ++n) targets[n] = static_cast<int32_t>((n * 7) % V);
+    if (N > 2) targets[1] = -1;
+    auto [r, o] = both_paths([&] {
+      Vec losses(N), lse(N), dlogits(N * V, 0.25f);
+      cross_entropy_forward(losses.data(), lse.data(), logits.data(), targets.data(), N, V);
+      cross_entropy_backward(dlogits.data(), logits.data(), lse.data(), targets.data(), dl.data(), N, V);
+      return std::vector<Vec>{losses, lse, dlogits};
+    });
+    expect_close(r, o, 1e-5f, "cross_entropy");
+    if (N > 2) {
+      EXPECT_EQ(r[0][1], 0.0f);
+    }
+  }
+}
+
+TEST(Kernels, ElementwiseMatchesReference) {
+  const int64_t B = 3, T = 5, C = 37, V = 11, n = B * T * C;
+  Vec wte = rnd(V * C, 16), wpe = rnd(T * C, 17), x = rnd(n, 18), y = rnd(n, 19);
+  std::vector<int32_t> ids(B * T);
+  for (int64_t i = 0; i < B * T; ++i) ids[i] = static_cast<int32_t>((i * 3) % V);
+  auto [r, o] = both_paths([&] {
+    Vec emb(n), dwte(V * C), dwpe(T * C), drop(n), ddrop(n), sum(n), acc = x;
+    embedding_forward(emb.data(), ids.data(), wte.data(), wpe.data(), B, T, C);
+    embedding_backward(dwte.data(), dwpe.data(), y.data(), ids.data(), B, T, C);
+    dropout_forward(drop.data(), x.data(), n, 0.25f, 77);
+    dropout_backward(ddrop.data(), y.data(), n, 0.25f, 77);
+    add_forward(sum.data(), x.data(), y.data(), n);
+    accumulate(acc.data(), y.data(), n);
+    return std::vector<Vec>{emb, dwte, dwpe, drop, ddrop, sum, acc};
+  });
+  expect_close(r, o, 1e-6f, "elementwise");
+  // Dropout actually drops about p of the elements and scales the rest.
+  int64_t zeros = 0;
+  for (float v : o[3]) zeros += v == 0.0f;
+  EXPECT_NEAR(static_cast<double>(zeros) / n, 0.25, 0.06);
+}
+
+TEST(Kernels, OptimizerUpdatesMatchReference) {
+  const int64_t n = 40000;
+  Vec p0 = rnd(n, 20), g = rnd(n, 21);
+  for (bool decoupled : {true, false}) {
+    auto [r, o] = both_paths([&] {
+      Vec p = p0, m(n), v(n);
+      for (int64_t step = 1; step <= 3; ++step)
+        adamw_update(p.data(), g.data(), m.data(), v.data(), n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, decoupled);
+      Vec ps = p0, buf(n);
+      for (int step = 0; step < 3; ++step)
+        sgd_update(ps.data(), g.data(), buf.data(), n, 0.1f, 0.9f, 0.01f, step == 0);
+      return std::vector<Vec>{p, m, v, ps, buf, Vec{static_cast<float>(sum_squares(g.data(), n))}};
+    });
+    expect_close(r, o, 1e-6f, "optimizer");
+  }
+}
+
+}  // namespace
+}  // namespace loom::kernels

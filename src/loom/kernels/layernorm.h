@@ -1,0 +1,15 @@
+// LayerNorm kernels (float); maths in reference/layernorm.h. Rows run in parallel.
+#pragma once
+
+#include <cstdint>
+
+namespace loom::kernels {
+
+// out (N, C); saves mean, rstd (N); bias may be null.
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int64_t N, int64_t C, float eps);
+// Accumulates into dinp (N, C), dweight (C), dbias (C, may be null).
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                        const float* weight, const float* mean, const float* rstd, int64_t N, int64_t C);
+
+}  // namespace loom::kernels

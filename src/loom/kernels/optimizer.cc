@@ -1,0 +1,55 @@
+// Optimized optimizer kernels: the reference update applied to fixed chunks in parallel.
+#include "loom/kernels/optimizer.h"
+
+#include <vector>
+
+#include "loom/kernels/dispatch.h"
+#include "loom/kernels/reference/optimizer.h"
+
+namespace loom::kernels {
+
+namespace {
+constexpr int64_t kChunk = 16384;
+inline int64_t len(int64_t c, int64_t n) { return c + kChunk < n ? kChunk : n - c; }
+}  // namespace
+
+void adamw_update(float* param, const float* grad, float* m, float* v, int64_t n, float lr,
+                  float beta1, float beta2, float eps, float weight_decay, int64_t step, bool decoupled) {
+  if (use_reference())
+    return reference::adamw_update<float>(param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay,
+                                          step, decoupled);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < n; c += kChunk)
+    reference::adamw_update<float>(param + c, grad + c, m + c, v + c, len(c, n), lr, beta1, beta2, eps,
+                                   weight_decay, step, decoupled);
+}
+
+void sgd_update(float* param, const float* grad, float* momentum_buf, int64_t n, float lr,
+                float momentum, float weight_decay, bool first_step) {
+  if (use_reference())
+    return reference::sgd_update<float>(param, grad, momentum_buf, n, lr, momentum, weight_decay,
+                                        first_step);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < n; c += kChunk)
+    reference::sgd_update<float>(param + c, grad + c, momentum_buf ? momentum_buf + c : nullptr,
+                                 len(c, n), lr, momentum, weight_decay, first_step);
+}
+
+double sum_squares(const float* x, int64_t n) {
+  if (use_reference()) return reference::sum_squares<float>(x, n);
+  const int64_t n_chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> part(static_cast<size_t>(n_chunks));
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < n_chunks; ++c)
+    part[static_cast<size_t>(c)] = reference::sum_squares<float>(x + c * kChunk, len(c * kChunk, n));
+  double s = 0;
+  for (double p : part) s += p;
+  return s;
+}
+
+void scale_inplace(float* x, int64_t n, float s) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
+
+}  // namespace loom::kernels
