@@ -1,0 +1,34 @@
+// linear: y = x W + b (kInOut, W (C, OC)) or y = x W^T + b (kOutIn, W (OC, C)).
+// Backward: dx += dy W^T (or dy W); dW += x^T dy (or dy^T x); db += sum over rows of dy.
+#include "loom/autograd/ops.h"
+#include "loom/kernels/matmul.h"
+
+namespace loom {
+
+Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, WeightLayout layout) {
+  const Tensor& w = weight.value();
+  LOOM_CHECK_EQ(w.ndim(), 2);
+  const int64_t C = layout == WeightLayout::kInOut ? w.dim(0) : w.dim(1);
+  const int64_t OC = layout == WeightLayout::kInOut ? w.dim(1) : w.dim(0);
+  LOOM_CHECK_EQ(x.value().dim(-1), C) << "linear input " << x.value().shape_str() << " vs weight "
+                                      << w.shape_str();
+  if (bias.defined()) LOOM_CHECK_EQ(bias.value().numel(), OC);
+  const int64_t N = x.value().numel() / C;
+  std::vector<int64_t> out_shape = x.shape();
+  out_shape.back() = OC;
+  Variable out(tape.empty(out_shape), tape.needs_grad({&x, &weight, &bias}));
+  kernels::matmul_forward(out.value().f32(), x.value().f32(), w.f32(),
+                          bias.defined() ? bias.value().f32() : nullptr, N, C, OC, layout);
+  if (out.requires_grad()) {
+    tape.record([&tape, out, x, weight, bias, N, C, OC, layout]() mutable {
+      if (!out.has_grad()) return;
+      kernels::matmul_backward(x.requires_grad() ? tape.grad_of(x).f32() : nullptr,
+                               weight.requires_grad() ? tape.grad_of(weight).f32() : nullptr,
+                               bias.defined() && bias.requires_grad() ? tape.grad_of(bias).f32() : nullptr,
+                               out.grad().f32(), x.value().f32(), weight.value().f32(), N, C, OC, layout);
+    });
+  }
+  return out;
+}
+
+}  // namespace loom

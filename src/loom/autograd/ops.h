@@ -1,0 +1,43 @@
+// The coarse differentiable ops loom's models are built from. Each one calls a forward
+// kernel, and when the tape is recording and an input needs a gradient, records the matching
+// backward kernel with the tensors it must keep. One file per op (`<op>_op.cc`) holds the
+// maths in its header comment. Shapes are checked with LOOM_CHECK: the layers above
+// validate configs and inputs, so a bad shape here is a loom bug.
+#pragma once
+
+#include "loom/autograd/tape.h"
+#include "loom/autograd/variable.h"
+#include "loom/kernels/reference/matmul.h"
+
+namespace loom {
+
+using kernels::WeightLayout;
+
+// ids (B, T) I32, wte (V, C), pos (T_max >= T, C) learned Variable or fixed table (may be
+// undefined). Returns (B, T, C) = wte[ids] + pos[t].
+Variable embedding(Tape& tape, const Tensor& ids, Variable& wte, Variable& pos);
+
+// x (..., C) @ W + b -> (..., OC); W is (C, OC) for kInOut, (OC, C) for kOutIn; b may be
+// undefined.
+Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, WeightLayout layout);
+
+// LayerNorm over the last dim; bias may be undefined.
+Variable layernorm(Tape& tape, Variable& x, Variable& weight, Variable& bias, float eps);
+
+// GELU, tanh form.
+Variable gelu(Tape& tape, Variable& x);
+
+// Fused causal self-attention: qkv (B, T, 3C) -> (B, T, C).
+Variable causal_attention(Tape& tape, Variable& qkv, int64_t n_head);
+
+// a + b (same shape).
+Variable add(Tape& tape, Variable& a, Variable& b);
+
+// Inverted dropout with probability p; identity when p == 0 (returns x itself).
+Variable dropout(Tape& tape, Variable& x, float p);
+
+// Mean cross-entropy of logits (N, V) against targets (N) I32 (-1 = ignore) -> scalar.
+// With every target ignored the loss is 0.
+Variable cross_entropy(Tape& tape, Variable& logits, const Tensor& targets);
+
+}  // namespace loom

@@ -1,0 +1,52 @@
+// Tape implementation.
+#include "loom/autograd/tape.h"
+
+#include "loom/base/check.h"
+
+namespace loom {
+
+Tape::Tape(Arena* arena, bool recording) : arena_(arena), recording_(recording) {
+  LOOM_CHECK(arena != nullptr);
+}
+
+Tensor Tape::empty(const std::vector<int64_t>& shape, DType dtype) const {
+  return Tensor::empty(shape, dtype, arena_);
+}
+
+Tensor Tape::zeros(const std::vector<int64_t>& shape, DType dtype) const {
+  return Tensor::zeros(shape, dtype, arena_);
+}
+
+bool Tape::needs_grad(std::initializer_list<const Variable*> inputs) const {
+  if (!recording_) return false;
+  for (const Variable* v : inputs)
+    if (v && v->defined() && v->requires_grad()) return true;
+  return false;
+}
+
+void Tape::record(std::function<void()> backward_fn) {
+  LOOM_CHECK(recording_) << "record() on a tape in inference mode";
+  backward_fns_.push_back(std::move(backward_fn));
+}
+
+Tensor& Tape::grad_of(Variable& v) {
+  LOOM_CHECK(v.requires_grad()) << "gradient requested for a variable that does not require one";
+  if (!v.has_grad()) v.mutable_grad() = zeros(v.value().shape(), v.value().dtype());
+  return v.mutable_grad();
+}
+
+void Tape::backward(Variable& loss, float seed_grad) {
+  LOOM_CHECK(recording_) << "backward() on a tape in inference mode";
+  LOOM_CHECK_EQ(loss.value().numel(), 1) << "backward() needs a scalar loss";
+  LOOM_CHECK(loss.requires_grad()) << "loss does not depend on any parameter";
+  grad_of(loss).f32()[0] = seed_grad;
+  for (auto it = backward_fns_.rbegin(); it != backward_fns_.rend(); ++it) (*it)();
+  backward_fns_.clear();
+}
+
+void Tape::reset() {
+  backward_fns_.clear();
+  arena_->reset();
+}
+
+}  // namespace loom

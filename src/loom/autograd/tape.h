@@ -1,0 +1,65 @@
+// Tape: records, for one forward pass, the backward function of each coarse op, and runs
+// them in reverse. Activations and their gradients live in the tape's arena and die at
+// reset(). A tape that is not recording (inference mode) stores nothing and allocates no
+// gradient memory: ops see `recording() == false` and skip saving anything.
+//
+// Typical step:
+//   tape.reset(); tape.set_seed(step_seed);
+//   Variable loss = model.forward(tape, ids, targets);
+//   tape.backward(loss);      // parameter grads += dloss/dparam
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "loom/autograd/variable.h"
+#include "loom/base/rng.h"
+#include "loom/tensor/arena.h"
+
+namespace loom {
+
+class Tape {
+ public:
+  // `arena` holds activations; it must outlive the tape's use.
+  Tape(Arena* arena, bool recording);
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  bool recording() const { return recording_; }
+  Arena* arena() const { return arena_; }
+
+  // An activation tensor in the arena (uninitialised / zeroed).
+  Tensor empty(const std::vector<int64_t>& shape, DType dtype = DType::kF32) const;
+  Tensor zeros(const std::vector<int64_t>& shape, DType dtype = DType::kF32) const;
+
+  // True if any of these needs a gradient and we are recording.
+  bool needs_grad(std::initializer_list<const Variable*> inputs) const;
+  // Records a backward function (run in reverse order by backward()).
+  void record(std::function<void()> backward_fn);
+  // The gradient tensor of `v`, created zeroed in the arena on first use. For parameters
+  // it is their persistent heap gradient.
+  Tensor& grad_of(Variable& v);
+
+  // Seeds d(loss)/d(loss) = `seed_grad` and runs the recorded backward functions.
+  // `loss` must be a scalar produced while recording.
+  void backward(Variable& loss, float seed_grad = 1.0f);
+  // Forgets the recorded ops and frees the activations (arena reset).
+  void reset();
+
+  // Per-step seed for stochastic ops (dropout); each call returns a new stream id.
+  void set_seed(uint64_t seed) {
+    seed_ = seed;
+    calls_ = 0;
+  }
+  uint64_t next_seed() { return mix64(seed_ ^ mix64(++calls_)); }
+
+ private:
+  Arena* arena_;
+  bool recording_;
+  std::vector<std::function<void()>> backward_fns_;
+  uint64_t seed_ = 0;
+  uint64_t calls_ = 0;
+};
+
+}  // namespace loom

@@ -1,0 +1,40 @@
+// Variable: a tensor value plus, when it takes part in training, a gradient of the same
+// shape. Parameters own heap gradients that persist (and accumulate) across backward
+// passes until the optimizer zeroes them; activations get arena gradients allocated lazily
+// during the backward pass. Variables are handles: copies share the same value and grad.
+#pragma once
+
+#include <memory>
+
+#include "loom/tensor/tensor.h"
+
+namespace loom {
+
+class Variable {
+ public:
+  Variable() = default;
+  // An activation (or constant input): no gradient until the tape makes one.
+  explicit Variable(Tensor value, bool requires_grad = false);
+  // A parameter: requires_grad, with a zeroed heap gradient allocated now.
+  static Variable parameter(Tensor value);
+
+  bool defined() const { return impl_ != nullptr; }
+  const Tensor& value() const { return impl_->value; }
+  Tensor& mutable_value() { return impl_->value; }
+  bool requires_grad() const { return impl_ && impl_->requires_grad; }
+  bool has_grad() const { return impl_ && impl_->grad.defined(); }
+  const Tensor& grad() const { return impl_->grad; }
+  Tensor& mutable_grad() { return impl_->grad; }
+  const std::vector<int64_t>& shape() const { return impl_->value.shape(); }
+  bool same_as(const Variable& o) const { return impl_ == o.impl_; }
+
+ private:
+  struct Impl {
+    Tensor value;
+    Tensor grad;
+    bool requires_grad = false;
+  };
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace loom
