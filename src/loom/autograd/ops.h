@@ -41,3 +41,14 @@ Variable dropout(Tape& tape, Variable& x, float p);
 Variable cross_entropy(Tape& tape, Variable& logits, const Tensor& targets);
 
 }  // namespace loom
+
+namespace loom {
+
+// Inference-only attention against a KV cache: qkv (B, Tq, 3C) for positions
+// past .. past+Tq-1; their keys and values are written into kcache/vcache (B, S, C) at
+// those positions, then each query attends to positions <= its own. Returns (B, Tq, C).
+// The tape must not be recording.
+Variable cached_attention(Tape& tape, Variable& qkv, Tensor& kcache, Tensor& vcache, int64_t past,
+                          int64_t n_head);
+
+}  // namespace loom

@@ -1,0 +1,115 @@
+// Optimizer implementation over the fused update kernels.
+#include "loom/optim/optimizer.h"
+
+#include <cmath>
+
+#include "loom/kernels/optimizer.h"
+
+namespace loom::optim {
+
+const char* optimizer_type_name(OptimizerType t) {
+  switch (t) {
+    case OptimizerType::kAdamW: return "adamw";
+    case OptimizerType::kAdam: return "adam";
+    case OptimizerType::kSGD: return "sgd";
+  }
+  return "?";
+}
+
+bool parse_optimizer_type(const std::string& s, OptimizerType* out) {
+  if (s == "adamw") *out = OptimizerType::kAdamW;
+  else if (s == "adam") *out = OptimizerType::kAdam;
+  else if (s == "sgd") *out = OptimizerType::kSGD;
+  else return false;
+  return true;
+}
+
+Status OptimizerOptions::validate() const {
+  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+    return invalid_argument("betas are (" + std::to_string(beta1) + ", " + std::to_string(beta2) +
+                            "); each must be in [0, 1)");
+  if (!(eps > 0)) return invalid_argument("eps is " + std::to_string(eps) + "; it must be > 0");
+  if (!(weight_decay >= 0))
+    return invalid_argument("weight_decay is " + std::to_string(weight_decay) + "; it must be >= 0");
+  if (!(momentum >= 0 && momentum < 1))
+    return invalid_argument("momentum is " + std::to_string(momentum) + "; it must be in [0, 1)");
+  return ok_status();
+}
+
+Optimizer::Optimizer(const OptimizerOptions& options, nn::NamedParameters params,
+                     std::vector<nn::ParamKind> kinds)
+    : options_(options), params_(std::move(params)) {
+  LOOM_CHECK_EQ(params_.size(), kinds.size());
+  for (size_t i = 0; i < params_.size(); ++i) {
+    decay_.push_back(options.decay_all || kinds[i] == nn::ParamKind::kWeight);
+    const auto& shape = params_[i].second.value().shape();
+    m_.push_back(Tensor::zeros(shape));
+    v_.push_back(options.type == OptimizerType::kSGD ? Tensor() : Tensor::zeros(shape));
+  }
+}
+
+void Optimizer::step(float lr) {
+  ++step_;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Variable& p = params_[i].second;
+    const float wd = decay_[i] ? options_.weight_decay : 0.0f;
+    const int64_t n = p.value().numel();
+    if (options_.type == OptimizerType::kSGD) {
+      kernels::sgd_update(p.mutable_value().f32(), p.grad().f32(), m_[i].f32(), n, lr, options_.momentum, wd,
+                          step_ == 1);
+    } else {
+      kernels::adamw_update(p.mutable_value().f32(), p.grad().f32(), m_[i].f32(), v_[i].f32(), n, lr,
+                            options_.beta1, options_.beta2, options_.eps, wd, step_,
+                            options_.type == OptimizerType::kAdamW);
+    }
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (auto& [name, p] : params_) p.mutable_grad().zero();
+}
+
+std::vector<std::pair<std::string, Tensor>> Optimizer::state() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (options_.type == OptimizerType::kSGD) {
+      out.emplace_back("optim.momentum." + params_[i].first, m_[i]);
+    } else {
+      out.emplace_back("optim.m." + params_[i].first, m_[i]);
+      out.emplace_back("optim.v." + params_[i].first, v_[i]);
+    }
+  }
+  return out;
+}
+
+Status Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& state, int64_t steps_taken) {
+  auto expected = this->state();
+  for (auto& [name, dst] : expected) {
+    const Tensor* src = nullptr;
+    for (const auto& [n, t] : state)
+      if (n == name) src = &t;
+    if (!src)
+      return not_found("optimizer state '" + name +
+                       "' is missing from the checkpoint; was it saved with a different optimizer?");
+    if (src->shape() != dst.shape() || src->dtype() != dst.dtype())
+      return data_loss("optimizer state '" + name + "' has shape " + src->shape_str() + ", expected " +
+                       dst.shape_str());
+    dst.copy_from(*src);
+  }
+  step_ = steps_taken;
+  return ok_status();
+}
+
+double clip_grad_norm(const nn::NamedParameters& params, double max_norm) {
+  double ss = 0;
+  for (const auto& [name, p] : params) ss += kernels::sum_squares(p.grad().f32(), p.grad().numel());
+  const double norm = std::sqrt(ss);
+  if (max_norm > 0 && norm > max_norm) {
+    // PyTorch's clip_grad_norm_: coefficient max_norm / (norm + 1e-6).
+    const float coef = static_cast<float>(max_norm / (norm + 1e-6));
+    for (const auto& [name, p] : params) kernels::scale_inplace(p.grad().f32(), p.grad().numel(), coef);
+  }
+  return norm;
+}
+
+}  // namespace loom::optim
