@@ -1,0 +1,228 @@
+// `loom`: the command-line front end. Each subcommand parses flags, calls the library, and
+// prints any error as one line ("loom: error: ...") with a non-zero exit status. No
+// training, generation or evaluation logic lives here.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "loom/base/env.h"
+#include "loom/base/file.h"
+#include "loom/base/threads.h"
+#include "loom/infer/generator.h"
+#include "loom/io/model_dir.h"
+#include "loom/kernels/dispatch.h"
+#include "loom/train/evaluate.h"
+#include "loom/train/trainer.h"
+
+namespace {
+
+using loom::Status;
+using loom::StatusCode;
+
+std::atomic<bool> g_stop{false};
+
+void on_sigint(int) {
+  if (g_stop.exchange(true)) {
+    // Second Ctrl-C: give up on the clean stop.
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+  }
+}
+
+int report(const Status& s) {
+  if (s.ok()) return 0;
+  std::fflush(stdout);
+  std::fprintf(stderr, "loom: error: %s\n", s.message().c_str());
+  return s.code() == StatusCode::kCancelled ? 130 : 1;
+}
+
+Status set_threads(int threads) {
+  if (threads < 0) return loom::invalid_argument("--threads is " + std::to_string(threads) + "; it must be >= 0 (0 = all cores)");
+  if (threads > 0) loom::set_num_threads(threads);
+  return loom::ok_status();
+}
+
+// --- train -------------------------------------------------------------------------------
+
+struct TrainArgs {
+  std::string config_file;
+  bool resume = false;
+  std::map<std::string, std::string> flags;  // setting -> text, only those given
+};
+
+void add_train(CLI::App& app, TrainArgs& a) {
+  CLI::App* cmd = app.add_subcommand("train", "Train a GPT language model on a text file");
+  cmd->footer(
+      "\nSettings come from defaults, then --config FILE (a JSON object of the settings above), then flags;\n"
+      "flags win. The resolved settings are printed and saved as train_config.json in --out_dir.\n"
+      "Ctrl-C saves a checkpoint and stops; continue with --resume.\n\n"
+      "Example (nanoGPT's character-level Shakespeare):\n"
+      "  loom train --data tinyshakespeare/input.txt --out_dir out-shakespeare \\\n"
+      "      --n_layer 4 --n_head 4 --n_embd 128 --block_size 64 --batch_size 12 --max_iters 2000\n");
+  cmd->add_option("--config", a.config_file, "JSON file of settings (same names as the flags)");
+  cmd->add_flag("--resume", a.resume, "continue the run saved in --out_dir from its last checkpoint");
+  for (const auto& f : loom::train::train_config_fields()) {
+    loom::train::TrainConfig defaults;
+    std::string help = f.help + " [" + f.type + ", default " + f.get(defaults).dump() + "]";
+    cmd->add_option_function<std::string>("--" + f.key, [&a, key = f.key](const std::string& v) { a.flags[key] = v; }, help);
+  }
+}
+
+Status run_train(const TrainArgs& a) {
+  loom::train::TrainConfig config;
+  if (!a.config_file.empty()) {
+    LOOM_ASSIGN_OR_RETURN(std::string text, loom::read_file(a.config_file));
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      return loom::invalid_argument("config file '" + a.config_file + "' is not valid JSON: " + e.what());
+    }
+    LOOM_RETURN_IF_ERROR(loom::train::apply_config_json(j, "config file '" + a.config_file + "'", &config));
+  }
+  if (a.resume && !a.flags.count("data") && a.config_file.empty()) {
+    // Resuming with no settings given: take the run's saved settings.
+    std::string out_dir = a.flags.count("out_dir") ? a.flags.at("out_dir") : config.out_dir;
+    std::string saved = loom::join_path(out_dir, loom::train::kTrainConfigFileName);
+    if (loom::file_exists(saved)) {
+      LOOM_ASSIGN_OR_RETURN(std::string text, loom::read_file(saved));
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(text);
+      } catch (const nlohmann::json::parse_error& e) {
+        return loom::data_loss("'" + saved + "' is not valid JSON: " + e.what());
+      }
+      LOOM_RETURN_IF_ERROR(loom::train::apply_config_json(j, "'" + saved + "'", &config));
+    }
+  }
+  nlohmann::json from_flags = nlohmann::json::object();
+  for (const auto& f : loom::train::train_config_fields()) {
+    auto it = a.flags.find(f.key);
+    if (it == a.flags.end()) continue;
+    LOOM_ASSIGN_OR_RETURN(from_flags[f.key], loom::train::parse_flag_value(f, it->second));
+  }
+  LOOM_RETURN_IF_ERROR(loom::train::apply_config_json(from_flags, "flags", &config));
+  loom::train::TrainHooks hooks;
+  hooks.stop_requested = &g_stop;
+  hooks.progress = stdout;
+  hooks.interactive = ::isatty(STDOUT_FILENO) != 0;
+  std::signal(SIGINT, on_sigint);
+  LOOM_ASSIGN_OR_RETURN(auto result, loom::train::run_training(config, a.resume, hooks));
+  std::printf("done: %lld steps, final val loss %.4f, %.0f tokens/s, %.1f s; model in '%s'\n",
+              static_cast<long long>(result.steps_done), result.val_loss, result.tokens_per_second, result.seconds,
+              config.out_dir.c_str());
+  return loom::ok_status();
+}
+
+// --- generate ----------------------------------------------------------------------------
+
+struct GenerateArgs {
+  std::string model_dir;
+  std::string prompt;
+  loom::infer::GenerateOptions options;
+  bool no_cache = false;
+  bool stats = false;
+};
+
+void add_generate(CLI::App& app, GenerateArgs& a) {
+  CLI::App* cmd = app.add_subcommand("generate", "Continue a prompt with a trained model, streaming the text");
+  cmd->footer("\nExample:\n  loom generate --model out-shakespeare --prompt 'ROMEO:' --max_new_tokens 300 --temperature 0.8 --top_k 40\n");
+  cmd->add_option("--model", a.model_dir, "model directory (config.json, model.safetensors, tokenizer.json)")->required();
+  cmd->add_option("--prompt", a.prompt, "text to continue")->required();
+  cmd->add_option("--max_new_tokens", a.options.max_new_tokens, "tokens to generate at most")->capture_default_str();
+  cmd->add_option("--temperature", a.options.sampling.temperature, "sampling temperature; 0 = greedy")->capture_default_str();
+  cmd->add_option("--top_k", a.options.sampling.top_k, "sample among the k most likely tokens; 0 = all")->capture_default_str();
+  cmd->add_option("--top_p", a.options.sampling.top_p, "nucleus sampling threshold; 1 = off")->capture_default_str();
+  cmd->add_option("--repetition_penalty", a.options.sampling.repetition_penalty, "penalty on tokens already in the context; 1 = off")
+      ->capture_default_str();
+  cmd->add_option("--stop", a.options.stop, "stop when this text is produced (repeatable)");
+  cmd->add_option("--seed", a.options.seed, "random seed")->capture_default_str();
+  cmd->add_flag("--no_cache", a.no_cache, "recompute the whole context for every token (slow; for checking)");
+  cmd->add_flag("--stats", a.stats, "print timing (prefill, decode tokens/s) to stderr at the end");
+}
+
+Status run_generate(GenerateArgs& a) {
+  LOOM_ASSIGN_OR_RETURN(loom::io::LoadedModel m, loom::io::load_model_dir(a.model_dir));
+  a.options.use_kv_cache = !a.no_cache;
+  std::fputs(a.prompt.c_str(), stdout);
+  std::fflush(stdout);
+  LOOM_ASSIGN_OR_RETURN(auto r, loom::infer::generate(*m.model, *m.tokenizer, a.prompt, a.options, [](const std::string& s) {
+    std::fputs(s.c_str(), stdout);
+    std::fflush(stdout);
+  }));
+  std::fputs("\n", stdout);
+  if (a.stats)
+    std::fprintf(stderr, "prompt %zu tokens in %.3f s; generated %zu tokens in %.3f s (%.1f tokens/s); stop: %s\n",
+                 r.prompt_ids.size(), r.prefill_seconds, r.new_ids.size(), r.decode_seconds,
+                 r.decode_seconds > 0 ? static_cast<double>(r.new_ids.size()) / r.decode_seconds : 0.0, r.stop_reason.c_str());
+  return loom::ok_status();
+}
+
+// --- eval --------------------------------------------------------------------------------
+
+struct EvalArgs {
+  std::string model_dir;
+  std::string data;
+  int64_t batch_size = 8;
+  bool json = false;
+};
+
+void add_eval(CLI::App& app, EvalArgs& a) {
+  CLI::App* cmd = app.add_subcommand("eval", "Loss and perplexity of a model on a text file");
+  cmd->footer("\nExample:\n  loom eval --model out-shakespeare --data tinyshakespeare/input.txt\n");
+  cmd->add_option("--model", a.model_dir, "model directory")->required();
+  cmd->add_option("--data", a.data, "UTF-8 text file to score")->required();
+  cmd->add_option("--batch_size", a.batch_size, "windows per forward pass")->capture_default_str();
+  cmd->add_flag("--json", a.json, "print the result as one JSON object");
+}
+
+Status run_eval(const EvalArgs& a) {
+  LOOM_ASSIGN_OR_RETURN(loom::io::LoadedModel m, loom::io::load_model_dir(a.model_dir));
+  LOOM_ASSIGN_OR_RETURN(std::string text, loom::read_file(a.data));
+  LOOM_ASSIGN_OR_RETURN(auto r, loom::train::evaluate_text(*m.model, *m.tokenizer, text, a.batch_size, a.data));
+  if (a.json) {
+    nlohmann::json j = {{"model", a.model_dir}, {"data", a.data}, {"tokens", r.tokens}, {"loss", r.loss},
+                        {"perplexity", r.perplexity}, {"bits_per_byte", r.bits_per_byte}, {"seconds", r.seconds}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("tokens      %lld\nloss        %.4f nats/token\nperplexity  %.3f\nbits/byte   %.4f\ntime        %.2f s\n",
+                static_cast<long long>(r.tokens), r.loss, r.perplexity, r.bits_per_byte, r.seconds);
+  }
+  return loom::ok_status();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "loom: build, train, evaluate and run language models in C++.\n"
+      "Run 'loom COMMAND --help' for the options of a command."};
+  app.require_subcommand(1);
+  int threads = 0;
+  app.add_option("--threads", threads, "worker threads for all commands; 0 = all cores")->capture_default_str();
+  TrainArgs train_args;
+  GenerateArgs gen_args;
+  EvalArgs eval_args;
+  add_train(app, train_args);
+  add_generate(app, gen_args);
+  add_eval(app, eval_args);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  const std::string kernels_env = loom::env_or("LOOM_KERNELS", "auto");
+  loom::kernels::KernelPath path;
+  if (!loom::kernels::parse_kernel_path(kernels_env, &path))
+    return report(loom::invalid_argument("LOOM_KERNELS is '" + kernels_env + "'; expected auto, optimized or reference"));
+  loom::kernels::set_kernel_path(path);
+  if (Status s = set_threads(threads); !s.ok()) return report(s);
+  if (app.got_subcommand("train")) return report(run_train(train_args));
+  if (app.got_subcommand("generate")) return report(run_generate(gen_args));
+  if (app.got_subcommand("eval")) return report(run_eval(eval_args));
+  return 0;
+}

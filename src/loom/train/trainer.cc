@@ -1,0 +1,281 @@
+// Training loop implementation.
+#include "loom/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "loom/autograd/tape.h"
+#include "loom/base/file.h"
+#include "loom/base/threads.h"
+#include "loom/data/token_dataset.h"
+#include "loom/io/model_dir.h"
+#include "loom/tokenizers/char_tokenizer.h"
+#include "loom/train/progress.h"
+
+namespace loom::train {
+
+using nlohmann::json;
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+constexpr char kStateFormat[] = "loom-training-state-1";
+constexpr uint64_t kEvalSeedSalt = 0x6576616cULL;  // eval batches are fixed per split
+
+// Everything the loop works on.
+struct Run {
+  TrainConfig config;
+  std::unique_ptr<Tokenizer> tokenizer;
+  data::TokenSplit split;
+  std::unique_ptr<models::GPT> model;
+  std::unique_ptr<optim::Optimizer> optimizer;
+  std::string state_path;
+};
+
+Status save_checkpoint(Run& run, int64_t next_step) {
+  std::vector<TensorToWrite> tensors = io::parameters_to_write(run.model->named_parameters(), "model.");
+  auto opt_state = run.optimizer->state();
+  for (const auto& [name, t] : opt_state) tensors.push_back({name, DType::kF32, t.shape(), t.f32()});
+  std::map<std::string, std::string> meta = {
+      {"format", kStateFormat},
+      {"step", std::to_string(next_step)},
+      {"optimizer_steps", std::to_string(run.optimizer->steps_taken())},
+      {"model_config", io::gpt_config_to_json(run.model->config()).dump()},
+      {"train_config", config_to_json(run.config).dump()},
+  };
+  // The state file first: it alone is what --resume reads, and it is written atomically.
+  LOOM_RETURN_IF_ERROR(write_safetensors(run.state_path, tensors, meta).with_context("saving checkpoint"));
+  return io::save_model_dir(run.config.out_dir, *run.model, *run.tokenizer).with_context("saving model");
+}
+
+// Restores weights, optimizer state and the step counter; returns the step to continue at.
+StatusOr<int64_t> load_checkpoint(Run& run) {
+  LOOM_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::open(run.state_path));
+  const auto& meta = f.metadata();
+  auto get = [&](const char* key) -> StatusOr<std::string> {
+    auto it = meta.find(key);
+    if (it == meta.end())
+      return data_loss("checkpoint '" + run.state_path + "' has no '" + key + "' entry; it was not written by loom train");
+    return it->second;
+  };
+  LOOM_ASSIGN_OR_RETURN(std::string format, get("format"));
+  if (format != kStateFormat)
+    return data_loss("checkpoint '" + run.state_path + "' has format '" + format + "', expected '" + kStateFormat + "'");
+  LOOM_ASSIGN_OR_RETURN(std::string cfg_text, get("model_config"));
+  const std::string want = io::gpt_config_to_json(run.model->config()).dump();
+  if (cfg_text != want)
+    return invalid_argument("checkpoint '" + run.state_path + "' was saved with model config " + cfg_text +
+                            " but this run's model config is " + want +
+                            "; resume with the same model settings, or use another --out_dir");
+  LOOM_RETURN_IF_ERROR(io::load_parameters(f, run.model->named_parameters(), "model."));
+  std::vector<std::pair<std::string, Tensor>> state;
+  for (const auto& [name, t] : run.optimizer->state()) {
+    const SafetensorsEntry* e = f.find(name);
+    if (!e) return not_found("checkpoint '" + run.state_path + "': optimizer state '" + name + "' is missing");
+    if (e->dtype != DType::kF32 || e->shape != t.shape())
+      return data_loss("checkpoint '" + run.state_path + "': optimizer state '" + name + "' has " +
+                       dtype_name(e->dtype) + " " + shape_to_string(e->shape) + ", expected F32 " + t.shape_str());
+    Tensor copy = Tensor::empty(e->shape);
+    std::memcpy(copy.f32(), e->data, e->nbytes);
+    state.emplace_back(name, copy);
+  }
+  LOOM_ASSIGN_OR_RETURN(std::string step_text, get("step"));
+  LOOM_ASSIGN_OR_RETURN(std::string opt_steps_text, get("optimizer_steps"));
+  int64_t step = 0, opt_steps = 0;
+  try {
+    step = std::stoll(step_text);
+    opt_steps = std::stoll(opt_steps_text);
+  } catch (const std::logic_error&) {
+    return data_loss("checkpoint '" + run.state_path + "': step '" + step_text + "' is not a number");
+  }
+  LOOM_RETURN_IF_ERROR(run.optimizer->load_state(state, opt_steps));
+  return step;
+}
+
+// Mean loss over eval_iters fixed batches of one split, in inference mode.
+float estimate_loss(Run& run, const std::vector<int32_t>& tokens, uint64_t salt) {
+  const TrainConfig& c = run.config;
+  data::WindowSampler sampler(&tokens, c.batch_size, c.model.block_size, static_cast<uint64_t>(c.seed) ^ salt);
+  Arena arena;
+  Tape tape(&arena, false);
+  run.model->set_training(false);
+  Tensor ids = Tensor::empty({c.batch_size, c.model.block_size}, DType::kI32);
+  Tensor targets = Tensor::empty({c.batch_size * c.model.block_size}, DType::kI32);
+  data::Batch batch;
+  double sum = 0;
+  for (int64_t i = 0; i < c.eval_iters; ++i) {
+    sampler.batch(static_cast<uint64_t>(i), &batch);
+    std::copy(batch.inputs.begin(), batch.inputs.end(), ids.i32());
+    std::copy(batch.targets.begin(), batch.targets.end(), targets.i32());
+    sum += run.model->loss(tape, ids, targets).value().f32()[0];
+    tape.reset();
+  }
+  run.model->set_training(true);
+  return static_cast<float>(sum / static_cast<double>(c.eval_iters));
+}
+
+Status prepare(Run& run, bool resume) {
+  TrainConfig& c = run.config;
+  LOOM_ASSIGN_OR_RETURN(std::string text, read_file(c.data));
+  if (text.empty()) return invalid_argument("training data '" + c.data + "' is empty; give a text file with content");
+  run.state_path = join_path(c.out_dir, kTrainingStateFileName);
+  if (resume) {
+    if (!file_exists(run.state_path))
+      return not_found("cannot resume: no checkpoint '" + run.state_path + "'; run without --resume to start training");
+    LOOM_ASSIGN_OR_RETURN(run.tokenizer, load_tokenizer(c.out_dir));
+  } else {
+    if (file_exists(run.state_path))
+      return failed_precondition("run directory '" + c.out_dir +
+                                 "' already holds a checkpoint; pass --resume to continue it, or choose another --out_dir");
+    if (c.tokenizer == "char") {
+      auto tok = CharTokenizer::train(text);
+      if (!tok.ok()) return tok.status().with_context("building a character vocabulary from '" + c.data + "'");
+      run.tokenizer = std::make_unique<CharTokenizer>(std::move(tok).value());
+    } else {
+      LOOM_ASSIGN_OR_RETURN(run.tokenizer, load_tokenizer(c.tokenizer));
+    }
+  }
+  if (c.model.vocab_size == 0) c.model.vocab_size = run.tokenizer->vocab_size();
+  if (c.model.vocab_size < run.tokenizer->vocab_size())
+    return invalid_argument("vocab_size is " + std::to_string(c.model.vocab_size) + " but the tokenizer has " +
+                            std::to_string(run.tokenizer->vocab_size()) + " tokens; set vocab_size 0 to take the tokenizer's");
+  auto ids = run.tokenizer->encode(text);
+  if (!ids.ok()) return ids.status().with_context("tokenizing '" + c.data + "'");
+  LOOM_ASSIGN_OR_RETURN(run.split, data::split_tokens(std::move(ids).value(), c.val_fraction, c.model.block_size, c.data));
+  run.model = std::make_unique<models::GPT>(c.model);
+  Rng init_rng(static_cast<uint64_t>(c.seed));
+  run.model->init_weights(init_rng);
+  run.optimizer = std::make_unique<optim::Optimizer>(c.optimizer, run.model->named_parameters(),
+                                                     run.model->parameter_kinds());
+  return ok_status();
+}
+
+}  // namespace
+
+StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, const TrainHooks& hooks) {
+  Run run;
+  run.config = config_in;
+  TrainConfig& c = run.config;
+  LOOM_RETURN_IF_ERROR(c.validate());
+  if (c.schedule.decay_iters == 0) c.schedule.decay_iters = c.max_iters;
+  if (c.checkpoint_interval == 0) c.checkpoint_interval = c.eval_interval;
+  if (c.threads > 0) set_num_threads(static_cast<int>(c.threads));
+  LOOM_RETURN_IF_ERROR(make_directories(c.out_dir));
+  LOOM_RETURN_IF_ERROR(prepare(run, resume));
+  int64_t start_step = 0;
+  if (resume) {
+    LOOM_ASSIGN_OR_RETURN(start_step, load_checkpoint(run));
+  }
+
+  const std::string metrics_path = join_path(c.out_dir, kMetricsFileName);
+  const json resolved = config_to_json(c);
+  LOOM_RETURN_IF_ERROR(write_file_atomic(join_path(c.out_dir, kTrainConfigFileName), resolved.dump(2) + "\n"));
+  std::unique_ptr<Progress> progress;
+  if (hooks.progress) {
+    progress = std::make_unique<Progress>(hooks.progress, hooks.interactive, c.max_iters);
+    progress->line("config: " + resolved.dump());
+    progress->line("model: " + std::to_string(run.model->num_parameters()) + " parameters; data: " +
+                   std::to_string(run.split.train.size()) + " train / " + std::to_string(run.split.val.size()) +
+                   " val tokens; " + std::to_string(num_threads()) + " threads" +
+                   (resume ? "; resuming at step " + std::to_string(start_step) : ""));
+  }
+
+  const int64_t B = c.batch_size, T = c.model.block_size;
+  data::WindowSampler sampler(&run.split.train, B, T, static_cast<uint64_t>(c.seed));
+  Arena arena;
+  Tape tape(&arena, true);
+  Tensor ids = Tensor::empty({B, T}, DType::kI32);
+  Tensor targets = Tensor::empty({B * T}, DType::kI32);
+  data::Batch batch;
+  auto params = run.model->named_parameters();
+  run.model->set_training(true);
+
+  TrainResult result;
+  const double t_start = now();
+  double t_log = now();
+  int64_t steps_since_log = 0;
+  int64_t last_saved = start_step;
+
+  auto evaluate = [&](int64_t step) -> Status {
+    const float tl = estimate_loss(run, run.split.train, kEvalSeedSalt);
+    const float vl = estimate_loss(run, run.split.val, kEvalSeedSalt + 1);
+    result.val_loss = vl;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "step %lld: train loss %.4f, val loss %.4f", static_cast<long long>(step), tl, vl);
+    if (progress) progress->line(buf);
+    json m = {{"event", "eval"}, {"step", step}, {"train_loss", tl}, {"val_loss", vl}, {"elapsed_s", now() - t_start}};
+    return append_line(metrics_path, m.dump());
+  };
+  auto checkpoint = [&](int64_t next_step) -> Status {
+    LOOM_RETURN_IF_ERROR(save_checkpoint(run, next_step));
+    last_saved = next_step;
+    if (progress) progress->line("saved checkpoint at step " + std::to_string(next_step) + " in '" + c.out_dir + "'");
+    return ok_status();
+  };
+
+  for (int64_t step = start_step; step < c.max_iters; ++step) {
+    if (step % c.eval_interval == 0) LOOM_RETURN_IF_ERROR(evaluate(step));
+    if (step > start_step && step % c.checkpoint_interval == 0) LOOM_RETURN_IF_ERROR(checkpoint(step));
+
+    const float lr = c.schedule.at(step);
+    double loss_sum = 0;
+    for (int64_t micro = 0; micro < c.grad_accum; ++micro) {
+      const uint64_t index = static_cast<uint64_t>(step * c.grad_accum + micro);
+      sampler.batch(index, &batch);
+      std::copy(batch.inputs.begin(), batch.inputs.end(), ids.i32());
+      std::copy(batch.targets.begin(), batch.targets.end(), targets.i32());
+      tape.reset();
+      tape.set_seed(mix64(static_cast<uint64_t>(c.seed) ^ mix64(index)));
+      Variable loss = run.model->loss(tape, ids, targets);
+      loss_sum += loss.value().f32()[0];
+      tape.backward(loss, 1.0f / static_cast<float>(c.grad_accum));
+    }
+    tape.reset();
+    const float loss = static_cast<float>(loss_sum / static_cast<double>(c.grad_accum));
+    const double norm = optim::clip_grad_norm(params, c.grad_clip);
+    if (!std::isfinite(loss) || !std::isfinite(norm)) {
+      if (progress) progress->finish();
+      return failed_precondition("the loss became " + std::string(std::isfinite(loss) ? "finite but the gradient norm " : "") +
+                                 (std::isnan(loss) || std::isnan(norm) ? "NaN" : "infinite") + " at step " +
+                                 std::to_string(step) + "; training stopped without saving. The last good checkpoint (step " +
+                                 std::to_string(last_saved) + ") in '" + c.out_dir +
+                                 "' is kept. Try a lower --learning_rate or --grad_clip 1.0");
+    }
+    run.optimizer->step(lr);
+    run.optimizer->zero_grad();
+    result.last_loss = loss;
+    result.steps_done = step + 1;
+    if (hooks.on_step) hooks.on_step(step, loss);
+    ++steps_since_log;
+
+    if ((step + 1) % c.log_interval == 0 || step + 1 == c.max_iters) {
+      const double dt = now() - t_log;
+      const double tps = static_cast<double>(steps_since_log * B * T * c.grad_accum) / dt;
+      result.tokens_per_second = tps;
+      if (progress) progress->update(step + 1, loss, lr, tps, dt / static_cast<double>(steps_since_log));
+      json m = {{"event", "train"}, {"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm},
+                {"tokens_per_sec", tps}, {"elapsed_s", now() - t_start}};
+      LOOM_RETURN_IF_ERROR(append_line(metrics_path, m.dump()));
+      t_log = now();
+      steps_since_log = 0;
+    }
+    if (hooks.stop_requested && hooks.stop_requested->load()) {
+      if (progress) progress->finish();
+      LOOM_RETURN_IF_ERROR(checkpoint(step + 1));
+      return cancelled("interrupted at step " + std::to_string(step + 1) + "; checkpoint saved in '" + c.out_dir +
+                       "'. Continue with: loom train --out_dir " + c.out_dir + " --resume");
+    }
+  }
+  if (progress) progress->finish();
+  LOOM_RETURN_IF_ERROR(evaluate(c.max_iters));
+  if (last_saved != c.max_iters) LOOM_RETURN_IF_ERROR(checkpoint(c.max_iters));
+  result.seconds = now() - t_start;
+  return result;
+}
+
+}  // namespace loom::train
