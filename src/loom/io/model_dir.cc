@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "loom/base/file.h"
+#include "loom/base/numeric.h"
 
 namespace loom::io {
 
@@ -21,10 +22,10 @@ json gpt_config_to_json(const models::GPTConfig& c) {
       {"n_head", c.n_head},
       {"n_inner", nullptr},
       {"activation_function", "gelu_new"},
-      {"resid_pdrop", c.dropout},
-      {"embd_pdrop", c.dropout},
+      {"resid_pdrop", shortest_double(c.dropout)},
+      {"embd_pdrop", shortest_double(c.dropout)},
       {"attn_pdrop", 0.0},
-      {"layer_norm_epsilon", c.layer_norm_eps},
+      {"layer_norm_epsilon", shortest_double(c.layer_norm_eps)},
       {"tie_word_embeddings", c.tie_word_embeddings},
       {"loom_bias", c.bias},
       {"loom_pos_encoding", models::pos_encoding_name(c.pos_encoding)},

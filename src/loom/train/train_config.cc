@@ -1,13 +1,24 @@
 // The TrainConfig settings table and its JSON reader/writer.
 #include "loom/train/train_config.h"
 
+#include "loom/base/numeric.h"
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <type_traits>
 
 namespace loom::train {
 
 using nlohmann::json;
 
 namespace {
+
+template <typename T>
+json number_json(T v) {
+  if constexpr (std::is_same_v<T, float>) return json(shortest_double(v));
+  return json(v);
+}
 
 Status type_error(const std::string& key, const json& v, const std::string& want) {
   return invalid_argument("setting '" + key + "' is " + v.dump() + "; expected " + want);
@@ -33,7 +44,7 @@ ConfigField float_field(std::string key, std::string help, Ref ref) {
             ref(*c) = static_cast<T>(v.get<double>());
             return ok_status();
           },
-          [ref](const TrainConfig& c) { return json(ref(const_cast<TrainConfig&>(c))); }};
+          [ref](const TrainConfig& c) { return number_json(ref(const_cast<TrainConfig&>(c))); }};
 }
 
 template <typename Ref>

@@ -219,8 +219,10 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
   };
 
   for (int64_t step = start_step; step < c.max_iters; ++step) {
+    const double t_pause = now();
     if (step % c.eval_interval == 0) LOOM_RETURN_IF_ERROR(evaluate(step));
     if (step > start_step && step % c.checkpoint_interval == 0) LOOM_RETURN_IF_ERROR(checkpoint(step));
+    t_log += now() - t_pause;  // tokens/s measures training steps only
 
     const float lr = c.schedule.at(step);
     double loss_sum = 0;
