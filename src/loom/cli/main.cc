@@ -148,8 +148,7 @@ void add_generate(CLI::App& app, GenerateArgs& a) {
 Status run_generate(GenerateArgs& a) {
   LOOM_ASSIGN_OR_RETURN(loom::io::LoadedModel m, loom::io::load_model_dir(a.model_dir));
   a.options.use_kv_cache = !a.no_cache;
-  std::fputs(a.prompt.c_str(), stdout);
-  std::fflush(stdout);
+  a.options.echo_prompt = true;
   LOOM_ASSIGN_OR_RETURN(auto r, loom::infer::generate(*m.model, *m.tokenizer, a.prompt, a.options, [](const std::string& s) {
     std::fputs(s.c_str(), stdout);
     std::fflush(stdout);

@@ -61,6 +61,7 @@ StatusOr<GenerateResult> generate(models::GPT& model, const Tokenizer& tokenizer
     if (id >= model.config().vocab_size)
       return invalid_argument("the tokenizer produced id " + std::to_string(id) + " but the model's vocab_size is " +
                               std::to_string(model.config().vocab_size) + "; do the model and tokenizer belong together?");
+  if (options.echo_prompt && on_text) on_text(prompt);
   model.set_training(false);
   Arena arena;
   Tape tape(&arena, /*recording=*/false);

@@ -27,6 +27,8 @@ struct GenerateOptions {
   uint64_t seed = 1337;
   // false recomputes the whole context for each token (slow; for testing the cache).
   bool use_kv_cache = true;
+  // Pass the prompt itself to the text callback first (once it has been validated).
+  bool echo_prompt = false;
 
   Status validate() const;
 };
