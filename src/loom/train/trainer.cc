@@ -200,6 +200,7 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
   double t_log = now();
   int64_t steps_since_log = 0;
   int64_t last_saved = start_step;
+  double paused_seconds = 0;  // evaluation and checkpoints, excluded from tokens/s
 
   auto evaluate = [&](int64_t step) -> Status {
     const float tl = estimate_loss(run, run.split.train, kEvalSeedSalt);
@@ -223,6 +224,7 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
     if (step % c.eval_interval == 0) LOOM_RETURN_IF_ERROR(evaluate(step));
     if (step > start_step && step % c.checkpoint_interval == 0) LOOM_RETURN_IF_ERROR(checkpoint(step));
     t_log += now() - t_pause;  // tokens/s measures training steps only
+    paused_seconds += now() - t_pause;
 
     const float lr = c.schedule.at(step);
     double loss_sum = 0;
@@ -258,7 +260,6 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
     if ((step + 1) % c.log_interval == 0 || step + 1 == c.max_iters) {
       const double dt = now() - t_log;
       const double tps = static_cast<double>(steps_since_log * B * T * c.grad_accum) / dt;
-      result.tokens_per_second = tps;
       if (progress) progress->update(step + 1, loss, lr, tps, dt / static_cast<double>(steps_since_log));
       json m = {{"event", "train"}, {"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm},
                 {"tokens_per_sec", tps}, {"elapsed_s", now() - t_start}};
@@ -274,9 +275,12 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
     }
   }
   if (progress) progress->finish();
+  const double train_seconds = now() - t_start - paused_seconds;
   LOOM_RETURN_IF_ERROR(evaluate(c.max_iters));
   if (last_saved != c.max_iters) LOOM_RETURN_IF_ERROR(checkpoint(c.max_iters));
   result.seconds = now() - t_start;
+  result.tokens_per_second =
+      static_cast<double>((c.max_iters - start_step) * B * T * c.grad_accum) / std::max(train_seconds, 1e-9);
   return result;
 }
 

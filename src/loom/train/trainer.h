@@ -44,7 +44,7 @@ struct TrainResult {
   int64_t steps_done = 0;
   float last_loss = 0;
   float val_loss = 0;   // last evaluation
-  double tokens_per_second = 0;
+  double tokens_per_second = 0;  // over the training steps of this invocation (eval excluded)
   double seconds = 0;
 };
 

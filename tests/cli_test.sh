@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `loom` executable: a tiny train -> resume -> eval -> generate run,
+# and the one-line error texts and exit codes for bad input.
+# Usage: cli_test.sh PATH/TO/loom WORK_DIR
+set -u
+loom="$1"
+work="$2"
+rm -rf "$work" && mkdir -p "$work"
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_error NAME EXPECTED_SUBSTRING COMMAND...: non-zero exit, one 'loom: error:' line.
+expect_error() {
+  local name="$1" want="$2"; shift 2
+  local err
+  err=$("$@" 2>&1 >/dev/null)
+  local code=$?
+  [ $code -ne 0 ] || fail "$name: exit status 0, expected non-zero"
+  [ "$(printf '%s\n' "$err" | grep -c '^loom: error:')" -eq 1 ] || fail "$name: expected one 'loom: error:' line, got: $err"
+  printf '%s' "$err" | grep -qF -- "$want" || fail "$name: message lacks '$want': $err"
+}
+
+corpus="$work/corpus.txt"
+for i in $(seq 1 40); do echo "the quick brown fox jumps over the lazy dog, again and again."; done > "$corpus"
+small=(--n_layer 1 --n_head 2 --n_embd 16 --block_size 16 --batch_size 4 --eval_interval 5 --eval_iters 2 --log_interval 5)
+
+# A tiny run, interrupted by max_iters and extended with --resume.
+"$loom" --threads 1 train --data "$corpus" --out_dir "$work/run" "${small[@]}" --max_iters 10 > "$work/train.log" 2>&1 \
+  || fail "train: $(cat "$work/train.log")"
+for f in config.json model.safetensors tokenizer.json train_config.json training_state.safetensors metrics.jsonl; do
+  [ -f "$work/run/$f" ] || fail "train: $f missing from the run directory"
+done
+grep -q '"event":"eval"' "$work/run/metrics.jsonl" || fail "metrics.jsonl has no eval record"
+grep -q "^config: " "$work/train.log" || fail "train does not print the resolved config"
+"$loom" --threads 1 train --out_dir "$work/run" --resume --max_iters 15 > "$work/resume.log" 2>&1 \
+  || fail "resume: $(cat "$work/resume.log")"
+grep -q "resuming at step 10" "$work/resume.log" || fail "resume did not continue at step 10: $(cat "$work/resume.log")"
+grep -q "done: 15 steps" "$work/resume.log" || fail "resume did not reach step 15"
+
+out=$("$loom" eval --model "$work/run" --data "$corpus" --json) || fail "eval failed"
+printf '%s' "$out" | grep -q '"perplexity"' || fail "eval --json lacks perplexity: $out"
+out=$("$loom" generate --model "$work/run" --prompt "the quick" --max_new_tokens 20 --temperature 0 --seed 1) \
+  || fail "generate failed"
+case "$out" in "the quick"*) ;; *) fail "generate output does not start with the prompt: $out" ;; esac
+[ "${#out}" -ge 29 ] || fail "generate produced too little: '$out'"
+out2=$("$loom" generate --model "$work/run" --prompt "the quick" --max_new_tokens 20 --temperature 0 --seed 1 --no_cache)
+[ "$out" = "$out2" ] || fail "generate with and without the KV cache differ: '$out' vs '$out2'"
+
+# Bad input: each a single clear line and a non-zero exit.
+expect_error "missing data" "file '$work/missing.txt' does not exist" "$loom" train --data "$work/missing.txt" --out_dir "$work/x1"
+: > "$work/empty.txt"
+expect_error "empty data" "is empty" "$loom" train --data "$work/empty.txt" --out_dir "$work/x2"
+echo "tiny" > "$work/tiny.txt"
+expect_error "short corpus" "Use a longer text or a smaller block_size" "$loom" train --data "$work/tiny.txt" --out_dir "$work/x3"
+expect_error "heads" "n_embd (100) is not divisible by n_head (3)" "$loom" train --data "$corpus" --n_embd 100 --n_head 3 --out_dir "$work/x4"
+expect_error "zero layers" "n_layer is 0; it must be a positive integer" "$loom" train --data "$corpus" --n_layer 0 --out_dir "$work/x5"
+expect_error "negative batch" "batch_size is -1" "$loom" train --data "$corpus" --batch_size -1 --out_dir "$work/x6"
+expect_error "bad number" "flag --learning_rate is 'fast'; expected a number" "$loom" train --data "$corpus" --learning_rate fast
+echo '{"n_layers": 2}' > "$work/bad.json"
+expect_error "unknown key" "unknown setting 'n_layers'" "$loom" train --config "$work/bad.json" --data "$corpus"
+echo '{"n_layer": ' > "$work/broken.json"
+expect_error "broken config" "is not valid JSON" "$loom" train --config "$work/broken.json" --data "$corpus"
+expect_error "overwrite" "already holds a checkpoint; pass --resume" "$loom" train --data "$corpus" --out_dir "$work/run" "${small[@]}"
+expect_error "resume nothing" "cannot resume" "$loom" train --data "$corpus" --out_dir "$work/none" --resume
+long=$(head -c 40 /dev/zero | tr '\0' 'a')
+expect_error "long prompt" "the prompt is 40 tokens long but the model's context (block_size) is 16 tokens" \
+  "$loom" generate --model "$work/run" --prompt "$long"
+expect_error "unknown char" "is not in the vocabulary" "$loom" generate --model "$work/run" --prompt "XYZ"
+expect_error "no model" "does not exist" "$loom" generate --model "$work/nomodel" --prompt "the"
+expect_error "bad top_p" "top_p is" "$loom" generate --model "$work/run" --prompt "the" --top_p 0
+expect_error "eval missing" "does not exist" "$loom" eval --model "$work/run" --data "$work/missing.txt"
+LOOM_KERNELS=fast expect_error "bad env" "LOOM_KERNELS is 'fast'" "$loom" eval --model "$work/run" --data "$corpus"
+"$loom" train --help | grep -q -- "--n_layer" || fail "train --help does not list --n_layer"
+
+if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all CLI checks passed"
