@@ -79,7 +79,7 @@ Status run_train(const TrainArgs& a) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       return loom::invalid_argument("config file '" + a.config_file + "' is not valid JSON: " + e.what());
     }
     LOOM_RETURN_IF_ERROR(loom::train::apply_config_json(j, "config file '" + a.config_file + "'", &config));
@@ -93,7 +93,7 @@ Status run_train(const TrainArgs& a) {
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(text);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {
         return loom::data_loss("'" + saved + "' is not valid JSON: " + e.what());
       }
       LOOM_RETURN_IF_ERROR(loom::train::apply_config_json(j, "'" + saved + "'", &config));

@@ -131,7 +131,7 @@ StatusOr<LoadedModel> load_model_dir(const std::string& dir) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     return data_loss("'" + cfg_path + "' is not valid JSON: " + e.what());
   }
   LOOM_ASSIGN_OR_RETURN(models::GPTConfig cfg, gpt_config_from_json(j, "'" + cfg_path + "'"));

@@ -69,7 +69,7 @@ StatusOr<std::vector<SafetensorsEntry>> parse_safetensors(const uint8_t* data, s
     try {
       json ignored = json::parse(hb, hb + n);
       (void)ignored;
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       return data_loss(where + ": header is not valid JSON: " + e.what());
     }
     return data_loss(where + ": header is not valid JSON");
@@ -78,7 +78,7 @@ StatusOr<std::vector<SafetensorsEntry>> parse_safetensors(const uint8_t* data, s
   json header;
   try {
     header = json::parse(hb, hb + n);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     return data_loss(where + ": header is not valid JSON: " + e.what());
   }
   if (!header.is_object()) return data_loss(where + ": header is a JSON " + std::string(header.type_name()) + ", expected an object");

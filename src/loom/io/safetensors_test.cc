@@ -119,3 +119,21 @@ TEST(Safetensors, EveryTruncationIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace loom
+
+namespace loom {
+namespace {
+
+// Found by the fuzzer: a number too large for any C++ type in the header must be an error,
+// not an uncaught exception.
+TEST(Safetensors, NumberOverflowInHeaderIsAnError) {
+  std::string h = R"({"a":{"dtype":"F16","shape":[2,2e99999],"data_offsets":[0,4]}})";
+  std::string bytes(8, '\0');
+  bytes[0] = static_cast<char>(h.size());
+  bytes += h;
+  auto r = parse_safetensors(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "big.safetensors", nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("big.safetensors"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace loom
