@@ -32,6 +32,10 @@ for f in config.json model.safetensors tokenizer.json train_config.json training
   [ -f "$work/run/$f" ] || fail "train: $f missing from the run directory"
 done
 grep -q '"event":"eval"' "$work/run/metrics.jsonl" || fail "metrics.jsonl has no eval record"
+grep -q '<svg' "$work/run/loss.svg" || fail "no loss.svg in the run directory"
+"$loom" plot --run "$work/run" --out "$work/plot.svg" > /dev/null || fail "plot failed"
+grep -q 'val loss' "$work/plot.svg" || fail "plot lacks the val loss series"
+expect_error "plot nothing" "does not exist" "$loom" plot --run "$work/nothing"
 grep -q "^config: " "$work/train.log" || fail "train does not print the resolved config"
 "$loom" --threads 1 train --out_dir "$work/run" --resume --max_iters 15 > "$work/resume.log" 2>&1 \
   || fail "resume: $(cat "$work/resume.log")"

@@ -16,6 +16,7 @@
 #include "loom/io/model_dir.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/train/evaluate.h"
+#include "loom/train/plot.h"
 #include "loom/train/trainer.h"
 
 namespace {
@@ -194,6 +195,29 @@ Status run_eval(const EvalArgs& a) {
   return loom::ok_status();
 }
 
+// --- plot --------------------------------------------------------------------------------
+
+struct PlotArgs {
+  std::string run_dir;
+  std::string out;
+};
+
+void add_plot(CLI::App& app, PlotArgs& a) {
+  CLI::App* cmd = app.add_subcommand("plot", "Draw a run's loss curves (train and validation) as an SVG file");
+  cmd->footer("\nExample:\n  loom plot --run runs/shakespeare        # writes runs/shakespeare/loss.svg\n");
+  cmd->add_option("--run", a.run_dir, "run directory holding metrics.jsonl")->required();
+  cmd->add_option("--out", a.out, "output file; default RUN/loss.svg");
+}
+
+Status run_plot(const PlotArgs& a) {
+  const std::string metrics = loom::join_path(a.run_dir, loom::train::kMetricsFileName);
+  LOOM_ASSIGN_OR_RETURN(std::string svg, loom::train::loss_plot_svg(metrics, "loom train: " + a.run_dir));
+  const std::string out = a.out.empty() ? loom::join_path(a.run_dir, loom::train::kLossPlotFileName) : a.out;
+  LOOM_RETURN_IF_ERROR(loom::write_file_atomic(out, svg));
+  std::printf("wrote %s\n", out.c_str());
+  return loom::ok_status();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -206,9 +230,11 @@ int main(int argc, char** argv) {
   TrainArgs train_args;
   GenerateArgs gen_args;
   EvalArgs eval_args;
+  PlotArgs plot_args;
   add_train(app, train_args);
   add_generate(app, gen_args);
   add_eval(app, eval_args);
+  add_plot(app, plot_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -223,5 +249,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("train")) return report(run_train(train_args));
   if (app.got_subcommand("generate")) return report(run_generate(gen_args));
   if (app.got_subcommand("eval")) return report(run_eval(eval_args));
+  if (app.got_subcommand("plot")) return report(run_plot(plot_args));
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "loom/data/token_dataset.h"
 #include "loom/io/model_dir.h"
 #include "loom/tokenizers/char_tokenizer.h"
+#include "loom/train/plot.h"
 #include "loom/train/progress.h"
 
 namespace loom::train {
@@ -215,6 +216,11 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
   auto checkpoint = [&](int64_t next_step) -> Status {
     LOOM_RETURN_IF_ERROR(save_checkpoint(run, next_step));
     last_saved = next_step;
+    // The loss plot is a convenience: a failure to draw it must not stop training.
+    if (auto svg = loss_plot_svg(metrics_path, "loom train: " + c.out_dir); svg.ok()) {
+      Status s = write_file_atomic(join_path(c.out_dir, kLossPlotFileName), *svg);
+      if (!s.ok() && progress) progress->line("warning: " + s.message());
+    }
     if (progress) progress->line("saved checkpoint at step " + std::to_string(next_step) + " in '" + c.out_dir + "'");
     return ok_status();
   };

@@ -7,6 +7,7 @@
 //   training_state.safetensors                        weights + optimizer moments + step,
 //                                                     one file, written atomically
 //   metrics.jsonl                                     one JSON object per log/eval event
+//   loss.svg                                          the loss curves so far
 //
 // Resume reads only training_state.safetensors (plus the tokenizer), so the model files and
 // the state can never disagree. Because batches are a function of (seed, batch index) and
