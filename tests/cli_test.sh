@@ -51,6 +51,17 @@ case "$out" in "the quick"*) ;; *) fail "generate output does not start with the
 out2=$("$loom" generate --model "$work/run" --prompt "the quick" --max_new_tokens 20 --temperature 0 --seed 1 --no_cache)
 [ "$out" = "$out2" ] || fail "generate with and without the KV cache differ: '$out' vs '$out2'"
 
+# Prepared shards: prepare with a character vocabulary, then train on the directory.
+"$loom" prepare --tokenizer char --out_dir "$work/prepared" --val_fraction 0.2 "$corpus" > "$work/prepare.log" 2>&1 \
+  || fail "prepare: $(cat "$work/prepare.log")"
+for f in meta.json tokenizer.json train_00000.bin val_00000.bin; do
+  [ -f "$work/prepared/$f" ] || fail "prepare: $f missing"
+done
+"$loom" --threads 1 train --data "$work/prepared" --out_dir "$work/run2" "${small[@]}" --max_iters 5 > "$work/train2.log" 2>&1 \
+  || fail "train on prepared shards: $(cat "$work/train2.log")"
+expect_error "prepare missing" "does not exist" "$loom" prepare --tokenizer char --out_dir "$work/p2" "$work/missing.txt"
+expect_error "bad dir data" "without meta.json" "$loom" train --data "$work" --out_dir "$work/x0"
+
 # Bad input: each a single clear line and a non-zero exit.
 expect_error "missing data" "file '$work/missing.txt' does not exist" "$loom" train --data "$work/missing.txt" --out_dir "$work/x1"
 : > "$work/empty.txt"

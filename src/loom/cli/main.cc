@@ -12,8 +12,10 @@
 #include "loom/base/env.h"
 #include "loom/base/file.h"
 #include "loom/base/threads.h"
+#include "loom/data/prepare.h"
 #include "loom/infer/generator.h"
 #include "loom/io/model_dir.h"
+#include "loom/tokenizers/char_tokenizer.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/train/evaluate.h"
 #include "loom/train/plot.h"
@@ -218,6 +220,60 @@ Status run_plot(const PlotArgs& a) {
   return loom::ok_status();
 }
 
+// --- prepare -----------------------------------------------------------------------------
+
+struct PrepareArgs {
+  loom::data::PrepareOptions options;
+  std::string tokenizer;
+  std::string format = "auto";
+};
+
+void add_prepare(CLI::App& app, PrepareArgs& a) {
+  CLI::App* cmd = app.add_subcommand("prepare", "Tokenize text or JSONL files into token shards for training");
+  cmd->footer(
+      "\nWrites OUT_DIR/train_NNNNN.bin, val_NNNNN.bin, tokenizer.json and meta.json; train on it with\n"
+      "'loom train --data OUT_DIR'. With --tokenizer char a character vocabulary is built from the inputs.\n\n"
+      "Example:\n  loom prepare --tokenizer runs/bpe/tokenizer.json --out_dir data/wiki wiki.txt\n");
+  cmd->add_option("inputs", a.options.inputs, "text or JSONL files")->required();
+  cmd->add_option("--tokenizer", a.tokenizer, "tokenizer.json (or a model directory), or 'char'")->required();
+  cmd->add_option("--out_dir", a.options.out_dir, "output directory")->required();
+  cmd->add_option("--format", a.format, "auto (by extension: .jsonl = JSONL), text or jsonl")->capture_default_str();
+  cmd->add_option("--jsonl_field", a.options.jsonl_field, "JSONL field holding the text")->capture_default_str();
+  cmd->add_option("--val_fraction", a.options.val_fraction, "last fraction of the corpus kept for validation")
+      ->capture_default_str();
+  cmd->add_option("--shard_tokens", a.options.shard_tokens, "ids per shard file")->capture_default_str();
+}
+
+Status run_prepare(PrepareArgs& a) {
+  if (a.format == "auto") a.options.format = loom::data::InputFormat::kAuto;
+  else if (a.format == "text") a.options.format = loom::data::InputFormat::kText;
+  else if (a.format == "jsonl") a.options.format = loom::data::InputFormat::kJsonl;
+  else return loom::invalid_argument("--format is '" + a.format + "'; expected auto, text or jsonl");
+  std::unique_ptr<loom::Tokenizer> tok;
+  if (a.tokenizer == "char") {
+    std::string all;
+    for (const auto& in : a.options.inputs) {
+      LOOM_ASSIGN_OR_RETURN(std::string text, loom::read_file(in));
+      all += text;
+    }
+    auto t = loom::CharTokenizer::train(all);
+    if (!t.ok()) return t.status().with_context("building a character vocabulary");
+    tok = std::make_unique<loom::CharTokenizer>(std::move(t).value());
+  } else {
+    LOOM_ASSIGN_OR_RETURN(tok, loom::load_tokenizer(a.tokenizer));
+  }
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  LOOM_ASSIGN_OR_RETURN(auto r, loom::data::prepare_corpus(*tok, a.options, [tty](uint64_t done, uint64_t total) {
+    if (tty) std::fprintf(stderr, "\rprepare: %.1f / %.1f MB", static_cast<double>(done) / 1e6, static_cast<double>(total) / 1e6);
+  }));
+  if (tty) std::fprintf(stderr, "\n");
+  std::printf("prepared %llu documents, %.1f MB: %llu train and %llu val tokens in %zu shards, %.1f s (%.2f MB/s) -> %s\n",
+              static_cast<unsigned long long>(r.documents), static_cast<double>(r.bytes) / 1e6,
+              static_cast<unsigned long long>(r.train_tokens), static_cast<unsigned long long>(r.val_tokens),
+              r.shards.size(), r.seconds, static_cast<double>(r.bytes) / 1e6 / r.seconds, a.options.out_dir.c_str());
+  return loom::ok_status();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -231,6 +287,8 @@ int main(int argc, char** argv) {
   GenerateArgs gen_args;
   EvalArgs eval_args;
   PlotArgs plot_args;
+  PrepareArgs prepare_args;
+  add_prepare(app, prepare_args);
   add_train(app, train_args);
   add_generate(app, gen_args);
   add_eval(app, eval_args);
@@ -246,6 +304,7 @@ int main(int argc, char** argv) {
     return report(loom::invalid_argument("LOOM_KERNELS is '" + kernels_env + "'; expected auto, optimized or reference"));
   loom::kernels::set_kernel_path(path);
   if (Status s = set_threads(threads); !s.ok()) return report(s);
+  if (app.got_subcommand("prepare")) return report(run_prepare(prepare_args));
   if (app.got_subcommand("train")) return report(run_train(train_args));
   if (app.got_subcommand("generate")) return report(run_generate(gen_args));
   if (app.got_subcommand("eval")) return report(run_eval(eval_args));

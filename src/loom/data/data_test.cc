@@ -25,7 +25,8 @@ TEST(TokenSplit, SplitsAndRejectsShortCorpora) {
 TEST(WindowSampler, DeterministicByIndexAndTargetsShifted) {
   std::vector<int32_t> t(500);
   std::iota(t.begin(), t.end(), 0);
-  WindowSampler s(&t, 4, 16, 1337);
+  VectorStream stream(&t);
+  WindowSampler s(&stream, 4, 16, 1337);
   Batch a, b, c;
   s.batch(7, &a);
   s.batch(7, &b);
@@ -39,7 +40,7 @@ TEST(WindowSampler, DeterministicByIndexAndTargetsShifted) {
         EXPECT_EQ(a.inputs[r * 16 + i], a.inputs[r * 16 + i - 1] + 1);
       }
     }
-  WindowSampler other(&t, 4, 16, 1338);
+  WindowSampler other(&stream, 4, 16, 1338);
   Batch d;
   other.batch(7, &d);
   EXPECT_NE(a.inputs, d.inputs);

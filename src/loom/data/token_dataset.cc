@@ -27,8 +27,12 @@ StatusOr<TokenSplit> split_tokens(std::vector<int32_t> tokens, double val_fracti
   return s;
 }
 
-WindowSampler::WindowSampler(const std::vector<int32_t>* tokens, int64_t batch_size, int64_t block_size,
-                             uint64_t seed)
+void VectorStream::read(uint64_t start, uint64_t n, int32_t* out) const {
+  LOOM_CHECK_LE(start + n, ids_->size());
+  std::copy(ids_->begin() + static_cast<int64_t>(start), ids_->begin() + static_cast<int64_t>(start + n), out);
+}
+
+WindowSampler::WindowSampler(const TokenStream* tokens, int64_t batch_size, int64_t block_size, uint64_t seed)
     : tokens_(tokens), batch_size_(batch_size), block_size_(block_size), seed_(seed) {
   LOOM_CHECK_GT(static_cast<int64_t>(tokens->size()), block_size);
 }
@@ -41,12 +45,12 @@ void WindowSampler::batch(uint64_t batch_index, Batch* out) const {
   out->inputs.resize(static_cast<size_t>(batch_size_ * block_size_));
   out->targets.resize(out->inputs.size());
   const uint64_t range = static_cast<uint64_t>(num_windows());
+  std::vector<int32_t> window(static_cast<size_t>(block_size_ + 1));
   for (int64_t b = 0; b < batch_size_; ++b) {
     const uint64_t h = mix64(seed_ ^ mix64(batch_index * static_cast<uint64_t>(batch_size_) + static_cast<uint64_t>(b)));
-    const int64_t start = static_cast<int64_t>(h % range);
-    const int32_t* src = tokens_->data() + start;
-    std::copy(src, src + block_size_, out->inputs.begin() + b * block_size_);
-    std::copy(src + 1, src + 1 + block_size_, out->targets.begin() + b * block_size_);
+    tokens_->read(h % range, static_cast<uint64_t>(block_size_ + 1), window.data());
+    std::copy(window.begin(), window.end() - 1, out->inputs.begin() + b * block_size_);
+    std::copy(window.begin() + 1, window.end(), out->targets.begin() + b * block_size_);
   }
 }
 

@@ -27,6 +27,25 @@ struct TokenSplit {
 StatusOr<TokenSplit> split_tokens(std::vector<int32_t> tokens, double val_fraction, int64_t block_size,
                                   const std::string& source);
 
+// A read-only sequence of token ids: an in-memory vector or memory-mapped shards.
+class TokenStream {
+ public:
+  virtual ~TokenStream() = default;
+  virtual uint64_t size() const = 0;
+  // Copies ids [start, start + n). REQUIRES: start + n <= size().
+  virtual void read(uint64_t start, uint64_t n, int32_t* out) const = 0;
+};
+
+class VectorStream final : public TokenStream {
+ public:
+  explicit VectorStream(const std::vector<int32_t>* ids) : ids_(ids) {}
+  uint64_t size() const override { return ids_->size(); }
+  void read(uint64_t start, uint64_t n, int32_t* out) const override;
+
+ private:
+  const std::vector<int32_t>* ids_;
+};
+
 // One batch: inputs (B * T) and next-token targets (B * T), row-major.
 struct Batch {
   int64_t batch_size = 0;
@@ -35,17 +54,17 @@ struct Batch {
   std::vector<int32_t> targets;
 };
 
-// Random windows from one split. REQUIRES: tokens.size() > block_size.
+// Random windows from one split. REQUIRES: tokens->size() > block_size.
 class WindowSampler {
  public:
-  WindowSampler(const std::vector<int32_t>* tokens, int64_t batch_size, int64_t block_size, uint64_t seed);
+  WindowSampler(const TokenStream* tokens, int64_t batch_size, int64_t block_size, uint64_t seed);
   // The batch with index `batch_index` (0, 1, 2, ...): the same index always gives the same batch.
   void batch(uint64_t batch_index, Batch* out) const;
   // Number of distinct window starts.
   int64_t num_windows() const;
 
  private:
-  const std::vector<int32_t>* tokens_;
+  const TokenStream* tokens_;
   int64_t batch_size_;
   int64_t block_size_;
   uint64_t seed_;

@@ -89,7 +89,7 @@ const std::vector<ConfigField>& train_config_fields() {
   static const std::vector<ConfigField> fields = [] {
     std::vector<ConfigField> f;
     // Data and run.
-    f.push_back(string_field("data", "training text file (UTF-8)", [](TrainConfig& c) -> std::string& { return c.data; }));
+    f.push_back(string_field("data", "training text file (UTF-8), or a directory written by loom prepare", [](TrainConfig& c) -> std::string& { return c.data; }));
     f.push_back(string_field("tokenizer", "'char' (build a character vocabulary from the data) or a tokenizer.json path",
                              [](TrainConfig& c) -> std::string& { return c.tokenizer; }));
     f.push_back(float_field("val_fraction", "fraction of the corpus (its end) held out for validation",

@@ -10,6 +10,7 @@
 #include "loom/base/file.h"
 #include "loom/base/threads.h"
 #include "loom/data/token_dataset.h"
+#include "loom/data/token_shards.h"
 #include "loom/io/model_dir.h"
 #include "loom/tokenizers/char_tokenizer.h"
 #include "loom/train/plot.h"
@@ -32,7 +33,8 @@ constexpr uint64_t kEvalSeedSalt = 0x6576616cULL;  // eval batches are fixed per
 struct Run {
   TrainConfig config;
   std::unique_ptr<Tokenizer> tokenizer;
-  data::TokenSplit split;
+  data::TokenSplit split;  // text input: the encoded corpus
+  std::unique_ptr<data::TokenStream> train_stream, val_stream;
   std::unique_ptr<models::GPT> model;
   std::unique_ptr<optim::Optimizer> optimizer;
   std::string state_path;
@@ -99,7 +101,7 @@ StatusOr<int64_t> load_checkpoint(Run& run) {
 }
 
 // Mean loss over eval_iters fixed batches of one split, in inference mode.
-float estimate_loss(Run& run, const std::vector<int32_t>& tokens, uint64_t salt) {
+float estimate_loss(Run& run, const data::TokenStream& tokens, uint64_t salt) {
   const TrainConfig& c = run.config;
   data::WindowSampler sampler(&tokens, c.batch_size, c.model.block_size, static_cast<uint64_t>(c.seed) ^ salt);
   Arena arena;
@@ -120,10 +122,40 @@ float estimate_loss(Run& run, const std::vector<int32_t>& tokens, uint64_t salt)
   return static_cast<float>(sum / static_cast<double>(c.eval_iters));
 }
 
+// --data is a directory written by `loom prepare`: memory-map its shards.
+Status open_prepared(Run& run) {
+  TrainConfig& c = run.config;
+  LOOM_ASSIGN_OR_RETURN(std::vector<data::Shard> train, data::open_split(c.data, "train"));
+  LOOM_ASSIGN_OR_RETURN(std::vector<data::Shard> val, data::open_split(c.data, "val"));
+  for (const auto* split : {&train, &val})
+    for (const auto& s : *split)
+      if (s.header().vocab_size > static_cast<uint32_t>(run.tokenizer->vocab_size()))
+        return invalid_argument("shard '" + s.path() + "' was written with a vocabulary of " +
+                                std::to_string(s.header().vocab_size) + " ids but the tokenizer has " +
+                                std::to_string(run.tokenizer->vocab_size()) + "; prepare the data with this tokenizer");
+  run.train_stream = std::make_unique<data::ShardStream>(std::move(train));
+  run.val_stream = std::make_unique<data::ShardStream>(std::move(val));
+  const uint64_t need = static_cast<uint64_t>(c.model.block_size) + 1;
+  if (run.train_stream->size() < need || run.val_stream->size() < need)
+    return invalid_argument("prepared data '" + c.data + "' has " + std::to_string(run.train_stream->size()) + " train and " +
+                            std::to_string(run.val_stream->size()) + " val tokens; each split needs at least block_size + 1 = " +
+                            std::to_string(need));
+  return ok_status();
+}
+
 Status prepare(Run& run, bool resume) {
   TrainConfig& c = run.config;
-  LOOM_ASSIGN_OR_RETURN(std::string text, read_file(c.data));
-  if (text.empty()) return invalid_argument("training data '" + c.data + "' is empty; give a text file with content");
+  const bool prepared = is_directory(c.data);
+  if (prepared && !file_exists(join_path(c.data, "meta.json")))
+    return invalid_argument("training data '" + c.data +
+                            "' is a directory without meta.json; give a text file, or a directory written by 'loom prepare'");
+  std::string text;
+  if (!prepared) {
+    LOOM_ASSIGN_OR_RETURN(text, read_file(c.data));
+    if (text.empty()) return invalid_argument("training data '" + c.data + "' is empty; give a text file with content");
+  } else if (c.tokenizer == "char") {
+    c.tokenizer = join_path(c.data, "tokenizer.json");  // the tokenizer the shards were made with
+  }
   run.state_path = join_path(c.out_dir, kTrainingStateFileName);
   if (resume) {
     if (!file_exists(run.state_path))
@@ -133,7 +165,7 @@ Status prepare(Run& run, bool resume) {
     if (file_exists(run.state_path))
       return failed_precondition("run directory '" + c.out_dir +
                                  "' already holds a checkpoint; pass --resume to continue it, or choose another --out_dir");
-    if (c.tokenizer == "char") {
+    if (c.tokenizer == "char" && !prepared) {
       auto tok = CharTokenizer::train(text);
       if (!tok.ok()) return tok.status().with_context("building a character vocabulary from '" + c.data + "'");
       run.tokenizer = std::make_unique<CharTokenizer>(std::move(tok).value());
@@ -145,9 +177,15 @@ Status prepare(Run& run, bool resume) {
   if (c.model.vocab_size < run.tokenizer->vocab_size())
     return invalid_argument("vocab_size is " + std::to_string(c.model.vocab_size) + " but the tokenizer has " +
                             std::to_string(run.tokenizer->vocab_size()) + " tokens; set vocab_size 0 to take the tokenizer's");
-  auto ids = run.tokenizer->encode(text);
-  if (!ids.ok()) return ids.status().with_context("tokenizing '" + c.data + "'");
-  LOOM_ASSIGN_OR_RETURN(run.split, data::split_tokens(std::move(ids).value(), c.val_fraction, c.model.block_size, c.data));
+  if (prepared) {
+    LOOM_RETURN_IF_ERROR(open_prepared(run));
+  } else {
+    auto ids = run.tokenizer->encode(text);
+    if (!ids.ok()) return ids.status().with_context("tokenizing '" + c.data + "'");
+    LOOM_ASSIGN_OR_RETURN(run.split, data::split_tokens(std::move(ids).value(), c.val_fraction, c.model.block_size, c.data));
+    run.train_stream = std::make_unique<data::VectorStream>(&run.split.train);
+    run.val_stream = std::make_unique<data::VectorStream>(&run.split.val);
+  }
   run.model = std::make_unique<models::GPT>(c.model);
   Rng init_rng(static_cast<uint64_t>(c.seed));
   run.model->init_weights(init_rng);
@@ -181,13 +219,13 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
     progress = std::make_unique<Progress>(hooks.progress, hooks.interactive, c.max_iters);
     progress->line("config: " + resolved.dump());
     progress->line("model: " + std::to_string(run.model->num_parameters()) + " parameters; data: " +
-                   std::to_string(run.split.train.size()) + " train / " + std::to_string(run.split.val.size()) +
+                   std::to_string(run.train_stream->size()) + " train / " + std::to_string(run.val_stream->size()) +
                    " val tokens; " + std::to_string(num_threads()) + " threads" +
                    (resume ? "; resuming at step " + std::to_string(start_step) : ""));
   }
 
   const int64_t B = c.batch_size, T = c.model.block_size;
-  data::WindowSampler sampler(&run.split.train, B, T, static_cast<uint64_t>(c.seed));
+  data::WindowSampler sampler(run.train_stream.get(), B, T, static_cast<uint64_t>(c.seed));
   Arena arena;
   Tape tape(&arena, true);
   Tensor ids = Tensor::empty({B, T}, DType::kI32);
@@ -204,8 +242,8 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
   double paused_seconds = 0;  // evaluation and checkpoints, excluded from tokens/s
 
   auto evaluate = [&](int64_t step) -> Status {
-    const float tl = estimate_loss(run, run.split.train, kEvalSeedSalt);
-    const float vl = estimate_loss(run, run.split.val, kEvalSeedSalt + 1);
+    const float tl = estimate_loss(run, *run.train_stream, kEvalSeedSalt);
+    const float vl = estimate_loss(run, *run.val_stream, kEvalSeedSalt + 1);
     result.val_loss = vl;
     char buf[160];
     std::snprintf(buf, sizeof buf, "step %lld: train loss %.4f, val loss %.4f", static_cast<long long>(step), tl, vl);

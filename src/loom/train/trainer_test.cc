@@ -11,6 +11,8 @@
 #include "loom/autograd/tape.h"
 #include "loom/base/file.h"
 #include "loom/io/model_dir.h"
+#include "loom/data/prepare.h"
+#include "loom/tokenizers/char_tokenizer.h"
 #include "loom/train/trainer.h"
 
 namespace loom::train {
@@ -220,6 +222,28 @@ TEST(Trainer, BadInputsGiveClearErrors) {
     EXPECT_NE(r.status().message().find(cases[i].expect), std::string::npos)
         << "case " << i << ": " << r.status().message();
   }
+}
+
+TEST(Trainer, TrainsFromPreparedShards) {
+  std::string dir = temp_dir("prepared");
+  TrainConfig c = small_config(dir);
+  CharTokenizer tok = CharTokenizer::train(corpus()).value();
+  data::PrepareOptions po;
+  po.inputs = {c.data};
+  po.out_dir = join_path(dir, "prepared");
+  po.chunk_bytes = 256;
+  ASSERT_TRUE(data::prepare_corpus(tok, po).ok());
+  c.data = po.out_dir;
+  c.max_iters = 40;
+  TrainHooks hooks;
+  hooks.progress = nullptr;
+  auto r = run_training(c, false, hooks);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_LT(r->val_loss, 3.0f);
+  // The run directory gets the tokenizer the shards were made with.
+  auto loaded = io::load_model_dir(c.out_dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  EXPECT_EQ(loaded->tokenizer->vocab_size(), tok.vocab_size());
 }
 
 TEST(TrainConfig, JsonAndFlagsWithUnknownKeysRejected) {
