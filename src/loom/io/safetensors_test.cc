@@ -72,7 +72,9 @@ void expect_matches(const std::vector<SafetensorsEntry>& got, const std::vector<
     const size_t n = static_cast<size_t>(shape_numel(want[i].shape)) * dtype_size(want[i].dtype);
     ASSERT_EQ(got[i].nbytes, n);
     EXPECT_NE(got[i].data, nullptr);
-    if (n > 0) EXPECT_EQ(bytes_of(got[i].data, n), bytes_of(want[i].data, n));
+    if (n > 0) {
+      EXPECT_EQ(bytes_of(got[i].data, n), bytes_of(want[i].data, n));
+    }
   }
 }
 
@@ -151,8 +153,9 @@ TEST(Safetensors, ReadsPythonStyleVariants) {
       R"({"second": {"shape": [3], "data_offsets": [16, 22], "dtype": "U16", "comment": "ignored"}, )"
       R"("first": {"dtype": "F64", "shape": [2], "data_offsets": [0, 16]}, "__metadata__": {"format": "np"}})";
   ASSERT_NE((8 + header.size()) % 8, 0u) << "the test wants unaligned data";
+  const std::string file = file_with_header(header, bytes_of(d, 16) + bytes_of(h, 6));  // entries point into it
   std::map<std::string, std::string> meta;
-  auto e = parse(file_with_header(header, bytes_of(d, 16) + bytes_of(h, 6)), &meta);
+  auto e = parse(file, &meta);
   ASSERT_TRUE(e.ok()) << e.status().to_string();
   ASSERT_EQ(e->size(), 2u);
   EXPECT_EQ((*e)[0].name, "second");  // header order
@@ -167,7 +170,8 @@ TEST(Safetensors, ReadsPythonStyleVariants) {
 // Gaps between tensors and trailing bytes cannot make a read unsafe, so they are accepted
 // (Hugging Face's reader is stricter here); a header with no tensors at all is a valid file.
 TEST(Safetensors, AcceptsGapsTrailingBytesAndNoTensors) {
-  auto gap = parse(file_with_header(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}})", "xxxxABzz"));
+  const std::string file = file_with_header(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}})", "xxxxABzz");
+  auto gap = parse(file);
   ASSERT_TRUE(gap.ok()) << gap.status().to_string();
   EXPECT_EQ(bytes_of((*gap)[0].data, 2), "AB");
   std::map<std::string, std::string> meta = {{"stale", "x"}};
@@ -232,9 +236,12 @@ std::vector<CorruptCase> corrupt_cases() {
       {"ShapeDimOver2To63", one_tensor(R"({"dtype":"U8","shape":[9223372036854775808],"data_offsets":[0,8]})"),
        {"tensor 't'", "dim 0 is 9223372036854775808"}},
       {"ShapeElementsOverflow", one_tensor(R"({"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]})"),
-       {"tensor 't' has shape [4294967296, 4294967296, 16]", "overflows 64 bits"}},
+       {"tensor 't' has shape [4294967296, 4294967296, 16]", "does not fit in 63 bits"}},
       {"ShapeBytesOverflow", one_tensor(R"({"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,8]})"),
-       {"tensor 't'", "overflows 64 bits"}},
+       {"tensor 't'", "does not fit in 63 bits"}},
+      // Each prefix product of the dims must fit in int64 too, even when a later dim is 0.
+      {"ShapeSignedOverflowBeforeZero", one_tensor(R"({"dtype":"U8","shape":[4611686018427387904,3,0],"data_offsets":[0,0]})"),
+       {"tensor 't'", "does not fit in 63 bits"}},
       {"OffsetsMissing", one_tensor(R"({"dtype":"F32","shape":[2]})"), {"tensor 't' has no data_offsets"}},
       {"OffsetsThreeInts", one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[0,4,8]})"),
        {"tensor 't' has data_offsets [0, 4, 8]", "expected [begin, end]"}},
@@ -270,7 +277,7 @@ std::vector<CorruptCase> corrupt_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllRules, SafetensorsCorrupt, ::testing::ValuesIn(corrupt_cases()),
-                         [](const ::testing::TestParamInfo<CorruptCase>& info) { return info.param.label; });
+                         [](const ::testing::TestParamInfo<CorruptCase>& p) { return p.param.label; });
 
 TEST(Safetensors, MessagesShowOnlyAnExcerptOfHugeValues) {
   std::string big = "[";
@@ -383,7 +390,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadWrite{"TooManyBytes", {{"w", DType::kF64, {int64_t{1} << 62, 4}, kFour}}, {}, "too many"},
         BadWrite{"NameNotUtf8", {{"w\xff", DType::kF32, {1}, kFour}}, {}, "not valid UTF-8"},
         BadWrite{"MetadataNotUtf8", {}, {{"k", "\xc3"}}, "not valid UTF-8"}),
-    [](const ::testing::TestParamInfo<BadWrite>& info) { return info.param.label; });
+    [](const ::testing::TestParamInfo<BadWrite>& p) { return p.param.label; });
 
 TEST(SafetensorsDeathTest, SerializeChecksItsRequirements) {
   const float x[2] = {1, 2};
