@@ -92,7 +92,8 @@ struct TensorToWrite {
 // The bytes of a safetensors file holding `tensors` and `metadata` (no "__metadata__" entry
 // if it is empty). The header lists __metadata__ first, then the tensors in the given order,
 // which is also their data order; it is compact JSON padded with spaces to a multiple of 8
-// bytes so every tensor's data starts 8-byte aligned in the file, as Hugging Face writes it.
+// bytes so the data buffer starts 8-byte aligned, as Hugging Face writes it (a tensor is
+// aligned to its element size when the tensors before it have sizes that keep it so).
 // REQUIRES (LOOM_CHECKed; write_safetensors returns them as errors instead): unique names
 // other than "__metadata__", non-negative dims, data present, names and metadata valid UTF-8.
 std::string serialize_safetensors(const std::vector<TensorToWrite>& tensors,
