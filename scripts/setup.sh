@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libdnnl-dev)
+packages=(build-essential cmake libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libdnnl-dev libcurl4-openssl-dev libutf8proc-dev)
 if [ "${LOOM_WITH_TORCH:-0}" = "1" ]; then packages+=(python3-torch python3-numpy); fi
 if [ "${LOOM_WITH_CLANG:-0}" = "1" ]; then packages+=(clang libclang-rt-14-dev); fi
 

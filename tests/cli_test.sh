@@ -62,6 +62,14 @@ done
 expect_error "prepare missing" "does not exist" "$loom" prepare --tokenizer char --out_dir "$work/p2" "$work/missing.txt"
 expect_error "bad dir data" "without meta.json" "$loom" train --data "$work" --out_dir "$work/x0"
 
+# Datasets through a mirror: verified copy; a corrupted mirror copy is refused.
+mkdir -p "$work/mirror/tinyshakespeare"
+echo "not shakespeare" > "$work/mirror/tinyshakespeare/input.txt"
+expect_error "bad mirror" "SHA-256" "$loom" data get tinyshakespeare --cache_dir "$work/cache" --mirror "$work/mirror"
+[ ! -e "$work/cache/tinyshakespeare/input.txt" ] || fail "a mismatched file was kept in the cache"
+expect_error "unknown dataset" "unknown dataset 'nope'" "$loom" data get nope --cache_dir "$work/cache"
+"$loom" data list | grep -q tinyshakespeare || fail "data list lacks tinyshakespeare"
+
 # Bad input: each a single clear line and a non-zero exit.
 expect_error "missing data" "file '$work/missing.txt' does not exist" "$loom" train --data "$work/missing.txt" --out_dir "$work/x1"
 : > "$work/empty.txt"

@@ -12,6 +12,7 @@
 #include "loom/base/env.h"
 #include "loom/base/file.h"
 #include "loom/base/threads.h"
+#include "loom/data/datasets.h"
 #include "loom/data/prepare.h"
 #include "loom/infer/generator.h"
 #include "loom/io/model_dir.h"
@@ -274,6 +275,48 @@ Status run_prepare(PrepareArgs& a) {
   return loom::ok_status();
 }
 
+// --- data get ----------------------------------------------------------------------------
+
+struct DataArgs {
+  std::string name;
+  std::string cache_dir;
+  std::string mirror;
+  bool list = false;
+};
+
+void add_data(CLI::App& app, DataArgs& a) {
+  CLI::App* cmd = app.add_subcommand("data", "Fetch well-known corpora, verified by SHA-256");
+  cmd->require_subcommand(1);
+  CLI::App* get = cmd->add_subcommand("get", "Copy (from --mirror) or download a dataset into the cache");
+  get->footer(
+      "\nThe cache is --cache_dir, else $LOOM_CACHE_DIR, else ~/.cache/loom. With --mirror DIR (or\n"
+      "$LOOM_DATA_MIRROR) files are copied from DIR/<dataset path> instead of downloaded.\n\n"
+      "Example:\n  loom data get tinyshakespeare && loom train --data ~/.cache/loom/tinyshakespeare/input.txt\n");
+  get->add_option("name", a.name, "dataset name (see 'loom data list')")->required();
+  get->add_option("--cache_dir", a.cache_dir, "where datasets are stored");
+  get->add_option("--mirror", a.mirror, "local directory to copy from instead of downloading");
+  cmd->add_subcommand("list", "List the known datasets")->callback([&a] { a.list = true; });
+}
+
+Status run_data(const DataArgs& a) {
+  if (a.list) {
+    for (const auto& d : loom::data::known_datasets()) {
+      std::printf("%-16s %s\n", d.name.c_str(), d.description.c_str());
+      for (const auto& f : d.files) std::printf("%-16s   %s\n", "", f.path.c_str());
+    }
+    return loom::ok_status();
+  }
+  loom::data::FetchOptions o;
+  o.cache_dir = !a.cache_dir.empty() ? a.cache_dir
+                                     : loom::env_or("LOOM_CACHE_DIR", loom::env_or("HOME", ".") + "/.cache/loom");
+  o.mirror_dir = !a.mirror.empty() ? a.mirror : loom::env_or("LOOM_DATA_MIRROR", "");
+  LOOM_ASSIGN_OR_RETURN(auto r, loom::data::fetch_dataset(a.name, o));
+  for (const auto& p : r.paths) std::printf("%s\n", p.c_str());
+  std::fprintf(stderr, "%s: %d already cached, %d copied, %d downloaded; all verified\n", a.name.c_str(), r.already_cached,
+               r.copied, r.downloaded);
+  return loom::ok_status();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -288,6 +331,8 @@ int main(int argc, char** argv) {
   EvalArgs eval_args;
   PlotArgs plot_args;
   PrepareArgs prepare_args;
+  DataArgs data_args;
+  add_data(app, data_args);
   add_prepare(app, prepare_args);
   add_train(app, train_args);
   add_generate(app, gen_args);
@@ -304,6 +349,7 @@ int main(int argc, char** argv) {
     return report(loom::invalid_argument("LOOM_KERNELS is '" + kernels_env + "'; expected auto, optimized or reference"));
   loom::kernels::set_kernel_path(path);
   if (Status s = set_threads(threads); !s.ok()) return report(s);
+  if (app.got_subcommand("data")) return report(run_data(data_args));
   if (app.got_subcommand("prepare")) return report(run_prepare(prepare_args));
   if (app.got_subcommand("train")) return report(run_train(train_args));
   if (app.got_subcommand("generate")) return report(run_generate(gen_args));
