@@ -62,6 +62,13 @@ done
 expect_error "prepare missing" "does not exist" "$loom" prepare --tokenizer char --out_dir "$work/p2" "$work/missing.txt"
 expect_error "bad dir data" "without meta.json" "$loom" train --data "$work" --out_dir "$work/x0"
 
+# tokenize / detokenize round trip.
+ids=$("$loom" tokenize --tokenizer "$work/run" --ids "the lazy dog") || fail "tokenize failed"
+back=$("$loom" detokenize --tokenizer "$work/run" $ids) || fail "detokenize failed"
+[ "$back" = "the lazy dog" ] || fail "detokenize(tokenize(x)) = '$back'"
+"$loom" tokenize --tokenizer "$work/run" --json "dog" | grep -q '"offsets":\[\[0,1\],\[1,2\],\[2,3\]\]' || fail "tokenize --json offsets"
+expect_error "bad id" "is not a token id" "$loom" detokenize --tokenizer "$work/run" 5 99999
+
 # Datasets through a mirror: verified copy; a corrupted mirror copy is refused.
 mkdir -p "$work/mirror/tinyshakespeare"
 echo "not shakespeare" > "$work/mirror/tinyshakespeare/input.txt"

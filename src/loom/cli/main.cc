@@ -317,6 +317,99 @@ Status run_data(const DataArgs& a) {
   return loom::ok_status();
 }
 
+// --- tokenize / detokenize ---------------------------------------------------------------
+
+struct TokenizeArgs {
+  std::string tokenizer;
+  std::string text;
+  bool ids_only = false;
+  bool json = false;
+  std::vector<std::string> ids;  // detokenize
+};
+
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else out += static_cast<char>(c);
+  }
+  return out;
+}
+
+void add_tokenize(CLI::App& app, TokenizeArgs& a) {
+  CLI::App* tok = app.add_subcommand("tokenize", "Show the token ids, tokens and byte offsets of a text");
+  tok->footer("\nExample:\n  loom tokenize --tokenizer runs/shakespeare 'To be, or not to be'\n");
+  tok->add_option("--tokenizer", a.tokenizer, "tokenizer.json or a model directory")->required();
+  tok->add_option("text", a.text, "text to tokenize (default: standard input)");
+  tok->add_flag("--ids", a.ids_only, "print only the ids, space-separated");
+  tok->add_flag("--json", a.json, "print one JSON object with ids, tokens and offsets");
+  CLI::App* detok = app.add_subcommand("detokenize", "Turn token ids back into text");
+  detok->footer("\nExample:\n  loom detokenize --tokenizer runs/shakespeare 32 53 1 40 43\n");
+  detok->add_option("--tokenizer", a.tokenizer, "tokenizer.json or a model directory")->required();
+  detok->add_option("ids", a.ids, "token ids (default: read from standard input)");
+}
+
+Status run_tokenize(TokenizeArgs& a) {
+  LOOM_ASSIGN_OR_RETURN(auto tok, loom::load_tokenizer(a.tokenizer));
+  if (a.text.empty()) a.text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  LOOM_ASSIGN_OR_RETURN(std::vector<int32_t> ids, tok->encode(a.text));
+  if (a.ids_only) {
+    for (size_t i = 0; i < ids.size(); ++i) std::printf("%s%d", i ? " " : "", ids[i]);
+    std::printf("\n");
+    return loom::ok_status();
+  }
+  // Byte offsets: each token covers the bytes its decoding adds to the text.
+  nlohmann::json tokens = nlohmann::json::array(), offsets = nlohmann::json::array();
+  size_t pos = 0;
+  if (!a.json) std::printf("%8s  %-12s  %-20s  %s\n", "id", "bytes", "token", "text");
+  for (int32_t id : ids) {
+    const std::string piece = tok->decode_token(id);
+    const std::string name = tok->id_to_token(id).value_or("?");
+    if (a.json) {
+      tokens.push_back(name);
+      offsets.push_back({pos, pos + piece.size()});
+    } else {
+      char range[32];
+      std::snprintf(range, sizeof range, "[%zu, %zu)", pos, pos + piece.size());
+      std::printf("%8d  %-12s  %-20s  %s\n", id, range, printable(name).c_str(), printable(piece).c_str());
+    }
+    pos += piece.size();
+  }
+  if (a.json) {
+    nlohmann::json j = {{"ids", ids}, {"tokens", tokens}, {"offsets", offsets}};
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::printf("%zu tokens, %zu bytes\n", ids.size(), a.text.size());
+  }
+  return loom::ok_status();
+}
+
+Status run_detokenize(TokenizeArgs& a) {
+  LOOM_ASSIGN_OR_RETURN(auto tok, loom::load_tokenizer(a.tokenizer));
+  if (a.ids.empty()) {
+    std::string w;
+    while (std::cin >> w) a.ids.push_back(w);
+  }
+  std::vector<int32_t> ids;
+  for (const auto& s : a.ids) {
+    char* end = nullptr;
+    long v = std::strtol(s.c_str(), &end, 10);
+    if (end == s.c_str() || *end != '\0' || v < 0 || v >= tok->vocab_size())
+      return loom::invalid_argument("'" + s + "' is not a token id of this tokenizer; ids are integers in [0, " +
+                                    std::to_string(tok->vocab_size()) + ")");
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  std::string text = tok->decode(ids);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::printf("\n");
+  return loom::ok_status();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -332,7 +425,9 @@ int main(int argc, char** argv) {
   PlotArgs plot_args;
   PrepareArgs prepare_args;
   DataArgs data_args;
+  TokenizeArgs tokenize_args;
   add_data(app, data_args);
+  add_tokenize(app, tokenize_args);
   add_prepare(app, prepare_args);
   add_train(app, train_args);
   add_generate(app, gen_args);
@@ -350,6 +445,8 @@ int main(int argc, char** argv) {
   loom::kernels::set_kernel_path(path);
   if (Status s = set_threads(threads); !s.ok()) return report(s);
   if (app.got_subcommand("data")) return report(run_data(data_args));
+  if (app.got_subcommand("tokenize")) return report(run_tokenize(tokenize_args));
+  if (app.got_subcommand("detokenize")) return report(run_detokenize(tokenize_args));
   if (app.got_subcommand("prepare")) return report(run_prepare(prepare_args));
   if (app.got_subcommand("train")) return report(run_train(train_args));
   if (app.got_subcommand("generate")) return report(run_generate(gen_args));
