@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "loom/kernels/dispatch.h"
+#include "loom/kernels/fast_math.h"
+#include "loom/kernels/multiversion.h"
 #include "loom/kernels/reference/attention.h"
 
 namespace loom::kernels {
@@ -26,7 +28,7 @@ inline void axpy(float* y, float a, const float* x, int64_t n) {
 }
 
 // Softmax-weighted sum of one query row over n_keys keys; returns lse. kv rows at stride.
-float attend_row(float* o, float* s, const float* q, const float* k, const float* v, int64_t stride,
+LOOM_MULTIVERSION float attend_row(float* o, float* s, const float* q, const float* k, const float* v, int64_t stride,
                  int64_t n_keys, int64_t HS, float scale) {
   float m = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < n_keys; ++j) {
@@ -34,8 +36,9 @@ float attend_row(float* o, float* s, const float* q, const float* k, const float
     m = s[j] > m ? s[j] : m;
   }
   float l = 0;
+#pragma omp simd reduction(+ : l)
   for (int64_t j = 0; j < n_keys; ++j) {
-    s[j] = std::exp(s[j] - m);
+    s[j] = exp_approx(s[j] - m);
     l += s[j];
   }
   const float inv = 1.0f / l;
@@ -43,6 +46,28 @@ float attend_row(float* o, float* s, const float* q, const float* k, const float
   for (int64_t j = 0; j < n_keys; ++j) axpy(o, s[j] * inv, v + j * stride, HS);
   return m + std::log(l);
 }
+// The backward of one (batch, head): rows of q/k/v at stride 3C, of out/dout at stride C.
+LOOM_MULTIVERSION void attention_backward_head(float* dbase, const float* dout, const float* base, const float* out,
+                                               const float* lse, int64_t T, int64_t C, int64_t HS, float scale) {
+  for (int64_t t = 0; t < T; ++t) {
+    const float* q = base + t * 3 * C;
+    const float* dO = dout + t * C;
+    const float* o = out + t * C;
+    float* dq = dbase + t * 3 * C;
+    const float D = dot(dO, o, HS);
+    const float L = lse[t];
+    for (int64_t j = 0; j <= t; ++j) {
+      const float* k = base + j * 3 * C + C;
+      const float* v = base + j * 3 * C + 2 * C;
+      const float p = exp_approx(dot(q, k, HS) * scale - L);
+      const float ds = p * (dot(dO, v, HS) - D);
+      axpy(dq, scale * ds, k, HS);
+      axpy(dbase + j * 3 * C + C, scale * ds, q, HS);
+      axpy(dbase + j * 3 * C + 2 * C, p, dO, HS);
+    }
+  }
+}
+
 }  // namespace
 
 void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C,
@@ -73,27 +98,9 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < NH; ++h) {
-      const float* base = qkv + b * T * 3 * C + h * HS;
-      float* dbase = dqkv + b * T * 3 * C + h * HS;
-      for (int64_t t = 0; t < T; ++t) {
-        const float* q = base + t * 3 * C;
-        const float* dO = dout + (b * T + t) * C + h * HS;
-        const float* o = out + (b * T + t) * C + h * HS;
-        float* dq = dbase + t * 3 * C;
-        const float D = dot(dO, o, HS);
-        const float L = lse[(b * NH + h) * T + t];
-        for (int64_t j = 0; j <= t; ++j) {
-          const float* k = base + j * 3 * C + C;
-          const float* v = base + j * 3 * C + 2 * C;
-          const float p = std::exp(dot(q, k, HS) * scale - L);
-          const float ds = p * (dot(dO, v, HS) - D);
-          axpy(dq, scale * ds, k, HS);
-          axpy(dbase + j * 3 * C + C, scale * ds, q, HS);
-          axpy(dbase + j * 3 * C + 2 * C, p, dO, HS);
-        }
-      }
-    }
+    for (int64_t h = 0; h < NH; ++h)
+      attention_backward_head(dqkv + b * T * 3 * C + h * HS, dout + b * T * C + h * HS, qkv + b * T * 3 * C + h * HS,
+                              out + b * T * C + h * HS, lse + (b * NH + h) * T, T, C, HS, scale);
 }
 
 void attention_cached_forward(float* out, const float* q, const float* kcache, const float* vcache,

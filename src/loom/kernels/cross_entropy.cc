@@ -6,9 +6,30 @@
 #include <limits>
 
 #include "loom/kernels/dispatch.h"
+#include "loom/kernels/fast_math.h"
+#include "loom/kernels/multiversion.h"
 #include "loom/kernels/reference/cross_entropy.h"
 
 namespace loom::kernels {
+
+namespace {
+// log-sum-exp of one row.
+LOOM_MULTIVERSION float row_lse(const float* x, int64_t V) {
+  float m = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : m)
+  for (int64_t i = 0; i < V; ++i) m = x[i] > m ? x[i] : m;
+  float s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < V; ++i) s += exp_approx(x[i] - m);
+  return m + std::log(s);
+}
+
+// d += g * softmax(x), softmax from the saved lse.
+LOOM_MULTIVERSION void row_softmax_axpy(float* d, const float* x, float L, float g, int64_t V) {
+#pragma omp simd
+  for (int64_t i = 0; i < V; ++i) d[i] += g * exp_approx(x[i] - L);
+}
+}  // namespace
 
 void cross_entropy_forward(float* losses, float* lse, const float* logits, const int32_t* targets,
                            int64_t N, int64_t V) {
@@ -17,12 +38,7 @@ void cross_entropy_forward(float* losses, float* lse, const float* logits, const
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const float* x = logits + n * V;
-    float m = -std::numeric_limits<float>::infinity();
-#pragma omp simd reduction(max : m)
-    for (int64_t i = 0; i < V; ++i) m = x[i] > m ? x[i] : m;
-    float s = 0;
-    for (int64_t i = 0; i < V; ++i) s += std::exp(x[i] - m);
-    lse[n] = m + std::log(s);
+    lse[n] = row_lse(x, V);
     losses[n] = targets[n] < 0 ? 0.0f : lse[n] - x[targets[n]];
   }
 }
@@ -36,9 +52,8 @@ void cross_entropy_backward(float* dlogits, const float* logits, const float* ls
     if (targets[n] < 0) continue;
     const float* x = logits + n * V;
     float* d = dlogits + n * V;
-    const float L = lse[n], g = dlosses[n];
-    for (int64_t i = 0; i < V; ++i) d[i] += g * std::exp(x[i] - L);
-    d[targets[n]] -= g;
+    row_softmax_axpy(d, x, lse[n], dlosses[n], V);
+    d[targets[n]] -= dlosses[n];
   }
 }
 

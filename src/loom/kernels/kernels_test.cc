@@ -10,6 +10,7 @@
 #include "loom/kernels/cross_entropy.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/kernels/elementwise.h"
+#include "loom/kernels/fast_math.h"
 #include "loom/kernels/gelu.h"
 #include "loom/kernels/layernorm.h"
 #include "loom/kernels/matmul.h"
@@ -90,8 +91,23 @@ TEST(Kernels, GeluMatchesReference) {
       gelu_backward(dx.data(), x.data(), dout.data(), n);
       return std::vector<Vec>{out, dx};
     });
-    expect_close(r, o, 1e-6f, "gelu");
+    expect_close(r, o, 2e-6f, "gelu");
   }
+}
+
+TEST(Kernels, FastExpAndTanhAreAccurate) {
+  double worst_exp = 0, worst_tanh = 0;
+  for (float x = -87.0f; x < 88.0f; x += 0.01337f) {
+    const double e = std::exp(static_cast<double>(x));
+    worst_exp = std::max(worst_exp, std::abs(exp_approx(x) - e) / e);
+  }
+  for (float x = -30.0f; x < 30.0f; x += 0.00137f)
+    worst_tanh = std::max(worst_tanh, std::abs(tanh_approx(x) - std::tanh(static_cast<double>(x))));
+  EXPECT_LT(worst_exp, 3e-7);
+  EXPECT_LT(worst_tanh, 3e-7);
+  EXPECT_EQ(tanh_approx(0.0f), 0.0f);
+  EXPECT_EQ(tanh_approx(100.0f), 1.0f);
+  EXPECT_EQ(tanh_approx(-100.0f), -1.0f);
 }
 
 TEST(Kernels, AttentionMatchesReference) {

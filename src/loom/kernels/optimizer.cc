@@ -3,7 +3,10 @@
 
 #include <vector>
 
+#include <cmath>
+
 #include "loom/kernels/dispatch.h"
+#include "loom/kernels/multiversion.h"
 #include "loom/kernels/reference/optimizer.h"
 
 namespace loom::kernels {
@@ -11,6 +14,20 @@ namespace loom::kernels {
 namespace {
 constexpr int64_t kChunk = 16384;
 inline int64_t len(int64_t c, int64_t n) { return c + kChunk < n ? kChunk : n - c; }
+// The AdamW/Adam update in float with the bias corrections precomputed per call.
+LOOM_MULTIVERSION void adam_chunk(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1,
+                                  float beta2, float eps, float wd, float inv_bc1, float inv_sqrt_bc2, bool decoupled) {
+  const float decay = decoupled ? 1.0f - lr * wd : 1.0f;
+  const float l2 = decoupled ? 0.0f : wd;
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = grad[i] + l2 * param[i];
+    m[i] = beta1 * m[i] + (1.0f - beta1) * g;
+    v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
+    const float denom = std::sqrt(v[i]) * inv_sqrt_bc2 + eps;
+    param[i] = param[i] * decay - lr * (m[i] * inv_bc1) / denom;
+  }
+}
 }  // namespace
 
 void adamw_update(float* param, const float* grad, float* m, float* v, int64_t n, float lr,
@@ -18,10 +35,13 @@ void adamw_update(float* param, const float* grad, float* m, float* v, int64_t n
   if (use_reference())
     return reference::adamw_update<float>(param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay,
                                           step, decoupled);
+  const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
+  const float inv_bc1 = static_cast<float>(1.0 / bc1), inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < n; c += kChunk)
-    reference::adamw_update<float>(param + c, grad + c, m + c, v + c, len(c, n), lr, beta1, beta2, eps,
-                                   weight_decay, step, decoupled);
+    adam_chunk(param + c, grad + c, m + c, v + c, len(c, n), lr, beta1, beta2, eps, weight_decay, inv_bc1, inv_sqrt_bc2,
+               decoupled);
 }
 
 void sgd_update(float* param, const float* grad, float* momentum_buf, int64_t n, float lr,
