@@ -20,7 +20,8 @@
 namespace loom::train {
 
 struct TrainConfig {
-  models::GPTConfig model;            // vocab_size 0 = take it from the tokenizer
+  TrainConfig() { model.vocab_size = 0; }
+  models::GPTConfig model;            // vocab_size 0 (the default) = take it from the tokenizer
   std::string data;                   // training text file (UTF-8)
   std::string tokenizer = "char";     // "char" = build from the data, or a tokenizer.json path
   double val_fraction = 0.1;          // tail of the corpus held out for validation
