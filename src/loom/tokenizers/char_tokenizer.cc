@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loom/base/check.h"
+#include "loom/tokenizers/json_util.h"
 #include "loom/tokenizers/utf8.h"
 
 namespace loom {
@@ -20,47 +21,11 @@ using nlohmann::json;
 
 constexpr char kReplacementCharacter[] = "\xEF\xBF\xBD";  // U+FFFD
 
-// What a pipeline component is, for a message: "of type 'ByteLevel'" or "(a number)".
-std::string describe_component(const json& v) {
-  if (v.is_object()) {
-    auto it = v.find("type");
-    if (it != v.end() && it->is_string()) return "of type " + quote_text(it->get<std::string>());
-  }
-  return std::string("(a JSON ") + v.type_name() + ")";
-}
-
-// A JSON value as it appears in the file, cut short if long.
-std::string short_dump(const json& v) {
-  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (s.size() > 40) {
-    size_t cut = 40;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // keep UTF-8 whole
-    s = s.substr(0, cut) + "...";
-  }
-  return s;
-}
-
-const json* find_field(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
-}
-
-bool absent_or_null(const json* v) { return v == nullptr || v->is_null(); }
-
-// An integer JSON number that fits in int32.
-std::optional<int32_t> as_int32(const json& v) {
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<uint64_t>();
-    if (u <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) return static_cast<int32_t>(u);
-    return std::nullopt;
-  }
-  if (v.is_number_integer()) {
-    const auto i = v.get<int64_t>();
-    if (i >= std::numeric_limits<int32_t>::min() && i <= std::numeric_limits<int32_t>::max())
-      return static_cast<int32_t>(i);
-  }
-  return std::nullopt;
-}
+using tokenizer_json::absent_or_null;
+using tokenizer_json::as_int32;
+using tokenizer_json::describe_component;
+using tokenizer_json::find_field;
+using tokenizer_json::short_dump;
 
 // Components that change what text encodes to must be absent: this tokenizer cannot
 // honour them, and ignoring them would make loom and HF disagree about the ids.

@@ -1,15 +1,15 @@
-// Reading and writing tokenizer.json: JSON parsing (with duplicate keys rejected), the one
-// switch from a file's model type to a loom tokenizer, and atomic saving.
+// Reading and writing tokenizer.json: the one switch from a file's model type to a loom
+// tokenizer, and atomic saving. JSON is parsed strictly (json_util.h).
 #include "loom/tokenizers/tokenizer.h"
 
 #include <string>
-#include <unordered_set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "loom/base/file.h"
 #include "loom/tokenizers/char_tokenizer.h"
+#include "loom/tokenizers/json_util.h"
 #include "loom/tokenizers/utf8.h"
 
 namespace loom {
@@ -23,45 +23,6 @@ constexpr char kSupported[] = "supported: BPE (character-level)";
 // A model directory stands for the tokenizer.json inside it.
 std::string resolve_path(const std::string& path) {
   return is_directory(path) ? join_path(path, kTokenizerFileName) : path;
-}
-
-// Parses JSON and rejects an object with two equal keys: nlohmann would silently keep the
-// last, and a vocab that names one token twice is corrupt, not something to guess about.
-StatusOr<json> parse_json(std::string_view text) {
-  std::vector<std::unordered_set<std::string>> open_objects;  // keys seen, innermost last
-  std::string duplicate;
-  bool has_duplicate = false;
-  const json::parser_callback_t on_event = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        open_objects.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!open_objects.empty()) open_objects.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!has_duplicate && !open_objects.empty() &&
-            !open_objects.back().insert(parsed.get_ref<const std::string&>()).second) {
-          has_duplicate = true;
-          duplicate = parsed.get<std::string>();
-        }
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
-  json root;
-  try {
-    root = json::parse(text.begin(), text.end(), on_event);
-  } catch (const json::exception& e) {
-    return data_loss(std::string("not valid JSON: ") + e.what());
-  }
-  if (has_duplicate)
-    return data_loss("key " + quote_text(duplicate) +
-                     " appears twice in one JSON object; each key (and each vocab entry) must "
-                     "appear once");
-  return root;
 }
 
 StatusOr<std::unique_ptr<Tokenizer>> tokenizer_from_json(const json& root) {
@@ -114,7 +75,7 @@ StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& path) {
 StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer_from_string(std::string_view json_text,
                                                                  const std::string& source) {
   const std::string context = "tokenizer '" + source + "'";
-  StatusOr<json> root = parse_json(json_text);
+  StatusOr<json> root = tokenizer_json::parse(json_text);
   if (!root.ok()) return root.status().with_context(context);
   StatusOr<std::unique_ptr<Tokenizer>> tokenizer = tokenizer_from_json(*root);
   if (!tokenizer.ok()) return tokenizer.status().with_context(context);
