@@ -1,5 +1,6 @@
 // Reading and writing tokenizer.json: the one switch from a file's model type to a loom
-// tokenizer, and atomic saving. JSON is parsed strictly (json_util.h).
+// tokenizer, model directories with GPT-2's vocab.json + merges.txt instead, atomic saving,
+// and the default (OpenMP) encode_batch.
 #include "loom/tokenizers/tokenizer.h"
 
 #include <string>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loom/base/file.h"
+#include "loom/tokenizers/byte_level_bpe.h"
 #include "loom/tokenizers/char_tokenizer.h"
 #include "loom/tokenizers/json_util.h"
 #include "loom/tokenizers/utf8.h"
@@ -18,12 +20,16 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kSupported[] = "supported: BPE (character-level)";
+constexpr char kSupported[] = "supported: BPE (byte-level, or character-level without merges)";
 
 // A model directory stands for the tokenizer.json inside it.
 std::string resolve_path(const std::string& path) {
   return is_directory(path) ? join_path(path, kTokenizerFileName) : path;
 }
+
+// GPT-2's two-file layouts, Hugging Face's and OpenAI's.
+constexpr std::pair<const char*, const char*> kVocabAndMergesFiles[] = {{"vocab.json", "merges.txt"},
+                                                                       {"encoder.json", "vocab.bpe"}};
 
 StatusOr<std::unique_ptr<Tokenizer>> tokenizer_from_json(const json& root) {
   if (!root.is_object())
@@ -39,13 +45,18 @@ StatusOr<std::unique_ptr<Tokenizer>> tokenizer_from_json(const json& root) {
   const std::string& type_name = type->get_ref<const std::string&>();
 
   if (type_name == "BPE") {
-    // A BPE without merges looks every character up in its vocabulary on its own: that is
-    // a character-level tokenizer. CharTokenizer::from_json checks the rest (no
-    // pre-tokenizer, one code point per entry, ...).
+    // A BPE with neither merges nor a pre-tokenizer looks every character up in its
+    // vocabulary on its own: that is a character-level tokenizer, and CharTokenizer::from_json
+    // checks the rest (one code point per entry, a Fuse decoder, ...). Anything else is read
+    // as byte-level BPE, whose reader says what it cannot honour.
     auto merges = model->find("merges");
-    if (merges != model->end() && merges->is_array() && !merges->empty())
-      return unimplemented("model type 'BPE' with " + std::to_string(merges->size()) +
-                           " merges (subword BPE) is not supported yet; " + kSupported);
+    auto pre_tokenizer = root.find("pre_tokenizer");
+    const bool has_merges = merges != model->end() && !(merges->is_array() && merges->empty());
+    const bool has_pre_tokenizer = pre_tokenizer != root.end() && !pre_tokenizer->is_null();
+    if (has_merges || has_pre_tokenizer) {
+      LOOM_ASSIGN_OR_RETURN(ByteLevelBpe tokenizer, ByteLevelBpe::from_json(root));
+      return std::unique_ptr<Tokenizer>(std::make_unique<ByteLevelBpe>(std::move(tokenizer)));
+    }
     LOOM_ASSIGN_OR_RETURN(CharTokenizer tokenizer, CharTokenizer::from_json(root));
     return std::unique_ptr<Tokenizer>(std::make_unique<CharTokenizer>(std::move(tokenizer)));
   }
@@ -66,7 +77,34 @@ Status save_tokenizer(const Tokenizer& tokenizer, const std::string& path) {
   return write_file_atomic(file, text);
 }
 
+StatusOr<std::vector<std::vector<int32_t>>> Tokenizer::encode_batch(std::span<const std::string_view> texts) const {
+  std::vector<std::vector<int32_t>> out(texts.size());
+  std::vector<Status> errors(texts.size());
+  const auto n = static_cast<int64_t>(texts.size());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < n; ++i) {
+    const auto k = static_cast<size_t>(i);
+    StatusOr<std::vector<int32_t>> ids = encode(texts[k]);
+    if (ids.ok()) {
+      out[k] = std::move(ids).value();
+    } else {
+      errors[k] = ids.status();
+    }
+  }
+  for (size_t i = 0; i < texts.size(); ++i)
+    if (!errors[i].ok()) return errors[i].with_context("text " + std::to_string(i) + " of the batch");
+  return out;
+}
+
 StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& path) {
+  if (is_directory(path) && !file_exists(join_path(path, kTokenizerFileName))) {
+    for (const auto& [vocab, merges] : kVocabAndMergesFiles) {
+      const std::string vocab_path = join_path(path, vocab), merges_path = join_path(path, merges);
+      if (!file_exists(vocab_path) || !file_exists(merges_path)) continue;
+      LOOM_ASSIGN_OR_RETURN(ByteLevelBpe tokenizer, ByteLevelBpe::load_vocab_and_merges(vocab_path, merges_path));
+      return std::unique_ptr<Tokenizer>(std::make_unique<ByteLevelBpe>(std::move(tokenizer)));
+    }
+  }
   const std::string file = resolve_path(path);
   LOOM_ASSIGN_OR_RETURN(std::string text, read_file(file));
   return load_tokenizer_from_string(text, file);

@@ -1,15 +1,17 @@
 // The tokenizer interface of loom, and the tokenizer.json reader and writer.
 //
-// A Tokenizer maps UTF-8 text to token ids (int32, 0..vocab_size-1) and back. Every
-// tokenizer loom has (character-level today; byte-level BPE, WordPiece and Unigram later)
-// implements this one interface, and every one is stored the same way: as a Hugging Face
-// `tokenizer.json` in the model directory, so a model trained by loom can be used with
-// HF `tokenizers`/`transformers` and an HF model's tokenizer can be read by loom.
+// A Tokenizer maps text to token ids (int32, 0..vocab_size-1) and back. Every tokenizer loom
+// has (character-level and byte-level BPE today; WordPiece and Unigram later) implements this
+// one interface, and every one is stored the same way: as a Hugging Face `tokenizer.json` in
+// the model directory, so a model trained by loom can be used with HF
+// `tokenizers`/`transformers` and an HF model's tokenizer can be read by loom.
 //
 // load_tokenizer() reads a tokenizer.json and picks the implementation from its `model`
 // section with one switch (see tokenizer.cc); a kind loom cannot read yet is an
-// `unimplemented` error that names it. All methods are const and keep no mutable state,
-// so one tokenizer can serve many threads.
+// `unimplemented` error that names it. A directory with GPT-2's vocab.json + merges.txt (or
+// OpenAI's encoder.json + vocab.bpe) and no tokenizer.json loads as byte-level BPE. All
+// methods are const and keep no mutable state (caches live inside one call), so one
+// tokenizer can serve many threads.
 //
 //   LOOM_ASSIGN_OR_RETURN(CharTokenizer tok, CharTokenizer::train(text));
 //   LOOM_RETURN_IF_ERROR(save_tokenizer(tok, "runs/shakespeare"));   // writes tokenizer.json
@@ -58,29 +60,39 @@ class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // A short name of the kind of tokenizer: "char" (later "byte_bpe", "wordpiece", ...).
+  // A short name of the kind of tokenizer: "char", "byte_bpe" (later "wordpiece", ...).
   virtual std::string_view type_name() const = 0;
 
   // Number of ids; every id this tokenizer produces or names is in [0, vocab_size()).
   virtual int32_t vocab_size() const = 0;
 
-  // Text -> ids. Adds no special tokens. Errors (invalid argument) for text the tokenizer
-  // cannot represent, e.g. invalid UTF-8 or, in a tokenizer without an unknown token, a
+  // Text -> ids. Adds no special tokens and does not recognise them in the text (a byte-level
+  // BPE reads "<|endoftext|>" as ordinary characters; ByteLevelBpe::encode_with_special
+  // matches them). Errors (invalid argument) for text the tokenizer cannot represent, e.g.
+  // invalid UTF-8 in a character-level tokenizer or, in one without an unknown token, a
   // character missing from its vocabulary; the message names the character and its byte
-  // offset. Empty text gives no ids.
+  // offset. A byte-level tokenizer encodes any bytes. Empty text gives no ids.
   virtual StatusOr<std::vector<int32_t>> encode(std::string_view text) const = 0;
 
-  // Ids -> text. Ids outside [0, vocab_size()) (a model whose embedding table is padded
-  // past the vocabulary can sample them) become U+FFFD, the replacement character, so
-  // they show up instead of vanishing; so do byte sequences that are not valid UTF-8.
+  // encode() of every text, in parallel on the OpenMP threads; out[i] is the ids of texts[i].
+  // The first error (in text order) is returned, prefixed with "text i of the batch".
+  virtual StatusOr<std::vector<std::vector<int32_t>>> encode_batch(std::span<const std::string_view> texts) const;
+
+  // Ids -> text: the bytes the tokens stand for, unchanged, so decode(encode(x)) == x for
+  // every text encode() accepts (for byte-level BPE: every byte string). Ids outside
+  // [0, vocab_size()) (a model whose embedding table is padded past the vocabulary can sample
+  // them) become U+FFFD, the replacement character, so they show up instead of vanishing.
+  // The result of ids that did not come from encode() (sampled by a model) need not be valid
+  // UTF-8 for a byte-level tokenizer, whose tokens can end inside a character; a caller that
+  // needs valid UTF-8 (JSON, a terminal) replaces what is invalid, e.g. with nlohmann's
+  // error_handler_t::replace.
   virtual std::string decode(std::span<const int32_t> ids) const = 0;
 
   // The bytes one token adds to text that is being streamed, token by token. Concatenating
   // decode_token() over a sequence gives decode() of it, except that decode() may drop a
-  // leading space at the start of the text (WordPiece, SentencePiece) and repairs invalid
-  // UTF-8: a byte-level token can end in the middle of a character, so a streaming caller
-  // holds back an incomplete UTF-8 tail until the next token completes it. An id outside
-  // [0, vocab_size()) gives U+FFFD.
+  // leading space at the start of the text (WordPiece, SentencePiece). A byte-level token can
+  // end in the middle of a character, so a streaming caller holds back an incomplete UTF-8
+  // tail until the next token completes it. An id outside [0, vocab_size()) gives U+FFFD.
   virtual std::string decode_token(int32_t id) const = 0;
 
   // The vocabulary entry of `id` as tokenizer.json spells it (for byte-level BPE that is
@@ -110,10 +122,12 @@ class Tokenizer {
 // `<path>/tokenizer.json`), or the path of the file itself.
 Status save_tokenizer(const Tokenizer& tokenizer, const std::string& path);
 
-// Reads a tokenizer.json. `path` is a model directory holding tokenizer.json or the path of
-// the file itself. Errors name the file: not found, not valid JSON (with the parser's
-// message), a kind of tokenizer loom cannot read yet (unimplemented, naming it), or a
-// vocabulary that is inconsistent (data loss: duplicate or missing ids, ...).
+// Reads a tokenizer.json. `path` is the path of the file itself or a model directory
+// holding tokenizer.json or, failing that, GPT-2's vocab.json + merges.txt or OpenAI's
+// encoder.json + vocab.bpe (read as byte-level BPE). Errors name the file: not found, not
+// valid JSON (with the parser's message), a kind of tokenizer loom cannot read yet
+// (unimplemented, naming it), or a vocabulary that is inconsistent (data loss: duplicate or
+// missing ids, ...).
 StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& path);
 
 // load_tokenizer() on tokenizer.json content held in memory; `source` names it in error

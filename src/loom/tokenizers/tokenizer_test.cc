@@ -297,22 +297,17 @@ TEST(CharTokenizerJson, MissingFilesAndDirectories) {
   expect_contains(s.message(), {dir + "/no/such/dir/tokenizer.json"});
 }
 
-// Real Hugging Face files loom cannot read yet must say so, naming what they are.
-TEST(CharTokenizerJson, RealSubwordTokenizersAreReportedAsUnsupported) {
-  struct Case {
-    const char* dir;
-    const char* merges;
-  };
-  for (const Case& c : {Case{"gpt2-plus-whitespace-tokens", "50000"}, Case{"phi-3", "61249"}}) {
-    const std::string path = data_dir() + "/tokenizers/hf-tokenizer-json/" + c.dir + "/tokenizer.json";
-    if (!file_exists(path)) GTEST_SKIP() << path << " not found (set LOOM_DATA_DIR)";
-    StatusOr<std::unique_ptr<Tokenizer>> r = load_tokenizer(path);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().code(), StatusCode::kUnimplemented);
-    EXPECT_EQ(r.status().message(), "tokenizer '" + path + "': model type 'BPE' with " + c.merges +
-                                        " merges (subword BPE) is not supported yet; supported: BPE "
-                                        "(character-level)");
-  }
+// Real Hugging Face files loom cannot read yet must say so, naming what they are; subword BPE
+// files are read as byte-level BPE (bpe_test.cc), so a SentencePiece-style one is refused there.
+TEST(CharTokenizerJson, RealSentencePieceBpeIsReportedAsUnsupported) {
+  const std::string path = data_dir() + "/tokenizers/hf-tokenizer-json/phi-3/tokenizer.json";
+  if (!file_exists(path)) GTEST_SKIP() << path << " not found (set LOOM_DATA_DIR)";
+  StatusOr<std::unique_ptr<Tokenizer>> r = load_tokenizer(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(r.status().message(), "tokenizer '" + path +
+                                      "': model.byte_fallback is true (SentencePiece-style <0xNN> tokens); not "
+                                      "supported for byte-level BPE");
 }
 
 // A corrupt or unsupported tokenizer.json and what loading it must say.
@@ -344,11 +339,13 @@ std::vector<BadJsonCase> bad_json_cases() {
       {"NoModel", R"({"version": "1.0"})", kLoss, {"no 'model' object"}},
       {"NoModelType", edited([](json& j) { j["model"].erase("type"); }), kLoss, {"model.type is missing"}},
       {"Unigram", R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]]}})", kUnimpl,
-       {"tokenizer 'mem.json': model type 'Unigram' is not supported yet; supported: BPE (character-level)"}},
+       {"tokenizer 'mem.json': model type 'Unigram' is not supported yet; supported: BPE (byte-level, or "
+        "character-level without merges)"}},
       {"WordPiece", edited([](json& j) { j["model"]["type"] = "WordPiece"; }), kUnimpl,
        {"model type 'WordPiece' is not supported yet"}},
+      // With merges or a pre-tokenizer the file is read as byte-level BPE, which needs its decoder.
       {"SubwordBpe", edited([](json& j) { j["model"]["merges"] = {"a b", "ab b"}; }), kUnimpl,
-       {"model type 'BPE' with 2 merges (subword BPE) is not supported yet"}},
+       {"decoder of type 'Fuse' is not supported for byte-level BPE"}},
       {"WrongVersion", edited([](json& j) { j["version"] = "2.0"; }), kLoss,
        {"version \"2.0\" is not supported; expected \"1.0\""}},
       {"DuplicateIds", edited([](json& j) { j["model"]["vocab"] = {{"a", 0}, {"b", 0}}; }), kLoss,
@@ -378,7 +375,7 @@ std::vector<BadJsonCase> bad_json_cases() {
       {"DuplicateKey", R"({"model": {"type": "BPE", "vocab": {"a": 0, "a": 1}, "merges": []}})", kLoss,
        {"key 'a' appears twice in one JSON object"}},
       {"PreTokenizer", edited([](json& j) { j["pre_tokenizer"] = {{"type", "ByteLevel"}}; }), kUnimpl,
-       {"pre_tokenizer of type 'ByteLevel' is not supported for a character-level tokenizer"}},
+       {"decoder of type 'Fuse' is not supported for byte-level BPE"}},
       {"Normalizer", edited([](json& j) { j["normalizer"] = {{"type", "NFC"}}; }), kUnimpl,
        {"normalizer of type 'NFC' is not supported"}},
       {"PostProcessor", edited([](json& j) { j["post_processor"] = 3; }), kUnimpl,
