@@ -15,6 +15,7 @@
 
 #include "loom/base/env.h"
 #include "loom/base/file.h"
+#include "loom/tokenizers/bpe_trainer.h"
 #include "loom/tokenizers/byte_level_bpe.h"
 #include "loom/tokenizers/byte_unicode.h"
 #include "loom/tokenizers/tokenizer.h"
@@ -268,6 +269,19 @@ TEST(ByteLevelBpeRoundTrip, RandomBytesThroughGpt2) {
   const ByteLevelBpe* tok = gpt2();
   if (tok == nullptr) GTEST_SKIP() << "gpt2/vocab.json not found (set LOOM_DATA_DIR)";
   check_round_trips(*tok, 3000, 1);
+}
+
+TEST(ByteLevelBpeRoundTrip, RandomBytesThroughATrainedTokenizer) {
+  std::mt19937 rng(7);
+  std::string corpus;
+  for (int i = 0; i < 300; ++i) corpus += random_bytes(rng, 30);
+  const std::vector<std::string_view> texts = {corpus};
+  StatusOr<ByteLevelBpe> tok =
+      train_byte_level_bpe(texts, BpeTrainerOptions{.vocab_size = 400, .special_tokens = {"<|endoftext|>"}});
+  ASSERT_TRUE(tok.ok()) << tok.status().to_string();
+  EXPECT_GT(tok->num_merges(), 20);
+  check_round_trips(*tok, 3000, 2);
+  EXPECT_EQ(tok->decode(encode_or_die(*tok, corpus)), corpus);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,420 @@
+// The byte-level BPE trainer (see bpe_trainer.h): parallel streaming pre-token counting, then
+// merges over the word-count table with incremental pair-count updates and a lazy max-heap.
+#include "loom/tokenizers/bpe_trainer.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <queue>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "loom/base/check.h"
+#include "loom/tokenizers/byte_unicode.h"
+#include "loom/tokenizers/utf8.h"
+
+namespace loom {
+
+namespace {
+
+constexpr size_t kBlockBytes = size_t{4} << 20;  // files are read and counted in blocks of this size
+constexpr size_t kMaxCarryBytes = size_t{64} << 20;  // cut anyway past this without a safe place
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using CountMap = std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>>;
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int64_t count_text(std::string_view text, PreTokenizerKind kind, CountMap& counts) {
+  int64_t n = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t end = pre_token_end(kind, text, pos);
+    const std::string_view piece = text.substr(pos, end - pos);
+    if (auto it = counts.find(piece); it != counts.end()) {
+      ++it->second;
+    } else {
+      counts.emplace(std::string(piece), 1);
+    }
+    ++n;
+    pos = end;
+  }
+  return n;
+}
+
+// Counts `chunks` on all threads, each into its own table, and adds them to `tables`
+// (one per thread, kept across calls so a file's blocks accumulate without merging).
+int64_t count_chunks(const std::vector<std::string_view>& chunks, PreTokenizerKind kind, std::vector<CountMap>& tables) {
+  int64_t total = 0;
+  const auto n = static_cast<int64_t>(chunks.size());
+#pragma omp parallel reduction(+ : total)
+  {
+    CountMap& mine = tables[static_cast<size_t>(omp_get_thread_num())];
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t i = 0; i < n; ++i) total += count_text(chunks[static_cast<size_t>(i)], kind, mine);
+  }
+  return total;
+}
+
+// The per-thread tables as one sorted list (sorted so training does not depend on hashing).
+PreTokenCounts merge_tables(std::vector<CountMap>& tables) {
+  std::sort(tables.begin(), tables.end(), [](const CountMap& a, const CountMap& b) { return a.size() > b.size(); });
+  CountMap& all = tables[0];
+  for (size_t t = 1; t < tables.size(); ++t) {
+    for (auto& [piece, count] : tables[t]) all[piece] += count;
+    CountMap().swap(tables[t]);
+  }
+  PreTokenCounts out;
+  out.reserve(all.size());
+  for (auto& node : all) out.emplace_back(node.first, node.second);
+  CountMap().swap(all);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Cuts `text` into chunks of about kBlockBytes at safe places.
+void split_into_chunks(std::string_view text, PreTokenizerKind kind, std::vector<std::string_view>* chunks) {
+  while (text.size() > kBlockBytes) {
+    size_t cut = find_safe_cut(kind, text, kBlockBytes);
+    if (cut == 0) cut = find_safe_cut(kind, text, text.size() - 1);  // a longer chunk, then
+    if (cut == 0) break;
+    chunks->push_back(text.substr(0, cut));
+    text.remove_prefix(cut);
+  }
+  if (!text.empty()) chunks->push_back(text);
+}
+
+// --- phase 2 ---
+
+uint64_t pair_key(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
+int32_t left_of(uint64_t key) { return static_cast<int32_t>(key >> 32); }
+int32_t right_of(uint64_t key) { return static_cast<int32_t>(key & 0xFFFFFFFFu); }
+
+struct Word {
+  std::vector<int32_t> symbols;
+  int64_t count;
+};
+
+struct HeapEntry {
+  int64_t count;
+  uint64_t pair;
+};
+
+class MergeLearner {
+ public:
+  MergeLearner(const PreTokenCounts& counts, const BpeTrainerOptions& options)
+      : options_(options), target_(options.vocab_size - static_cast<int32_t>(options.special_tokens.size())) {
+    const auto& order = byte_order();
+    std::array<int32_t, 256> byte_id{};
+    for (size_t i = 0; i < 256; ++i) {
+      tokens_.emplace_back(1, static_cast<char>(order[i]));
+      byte_id[order[i]] = static_cast<int32_t>(i);
+      ids_.emplace(tokens_.back(), static_cast<int32_t>(i));
+    }
+    words_.reserve(counts.size());
+    for (const auto& [piece, count] : counts) {
+      Word w{{}, count};
+      w.symbols.reserve(piece.size());
+      for (char c : piece) w.symbols.push_back(byte_id[static_cast<uint8_t>(c)]);
+      words_.push_back(std::move(w));
+    }
+  }
+
+  // Runs the merges; returns the stop reason.
+  std::string run() {
+    for (uint32_t w = 0; w < words_.size(); ++w) {
+      const Word& word = words_[w];
+      for (size_t i = 0; i + 1 < word.symbols.size(); ++i) {
+        const uint64_t p = pair_key(word.symbols[i], word.symbols[i + 1]);
+        pair_counts_[p] += word.count;
+        std::vector<uint32_t>& where = where_[p];
+        if (where.empty() || where.back() != w) where.push_back(w);
+      }
+    }
+    for (const auto& [p, c] : pair_counts_) heap_.push(HeapEntry{c, p});
+    stamp_.assign(words_.size(), std::numeric_limits<uint32_t>::max());
+
+    while (true) {
+      if (static_cast<int32_t>(tokens_.size()) >= target_) return "vocab_size reached";
+      if (heap_.empty()) return "no pairs left";
+      const HeapEntry top = heap_.top();
+      heap_.pop();
+      auto it = pair_counts_.find(top.pair);
+      const int64_t current = it == pair_counts_.end() ? 0 : it->second;
+      if (current != top.count) {
+        if (current > 0) heap_.push(HeapEntry{current, top.pair});
+        continue;
+      }
+      if (current < options_.min_frequency) return "min_frequency";
+      apply(top.pair);
+    }
+  }
+
+  const std::vector<std::string>& tokens() const { return tokens_; }
+  const std::vector<std::pair<int32_t, int32_t>>& merges() const { return merges_; }
+
+ private:
+  // The heap's order: is `a` worse than `b`? Lower count, then larger bytes.
+  struct Worse {
+    const MergeLearner* self;
+    bool operator()(const HeapEntry& a, const HeapEntry& b) const {
+      if (a.count != b.count) return a.count < b.count;
+      return self->bytes_less(b.pair, a.pair);
+    }
+  };
+
+  bool bytes_less(uint64_t x, uint64_t y) const {
+    const int c = tokens_[static_cast<size_t>(left_of(x))].compare(tokens_[static_cast<size_t>(left_of(y))]);
+    if (c != 0) return c < 0;
+    return tokens_[static_cast<size_t>(right_of(x))] < tokens_[static_cast<size_t>(right_of(y))];
+  }
+
+  void add(uint64_t pair, int64_t delta) {
+    if (pair != merging_) delta_[pair] += delta;
+  }
+
+  void apply(uint64_t pair) {
+    const int32_t a = left_of(pair), b = right_of(pair);
+    std::string bytes = tokens_[static_cast<size_t>(a)] + tokens_[static_cast<size_t>(b)];
+    int32_t m;
+    if (auto it = ids_.find(bytes); it != ids_.end()) {
+      m = it->second;  // another merge order already made these bytes
+    } else {
+      m = static_cast<int32_t>(tokens_.size());
+      ids_.emplace(bytes, m);
+      tokens_.push_back(std::move(bytes));
+    }
+    const auto stamp = static_cast<uint32_t>(merges_.size());
+    merges_.emplace_back(a, b);
+    merging_ = pair;
+
+    auto where_it = where_.find(pair);
+    std::vector<uint32_t> words = std::move(where_it->second);
+    where_.erase(where_it);
+    for (uint32_t w : words) {
+      if (stamp_[w] == stamp) continue;
+      stamp_[w] = stamp;
+      Word& word = words_[w];
+      std::vector<int32_t>& s = word.symbols;
+      const int64_t c = word.count;
+      size_t j = 0;
+      for (size_t i = 0; i < s.size();) {
+        if (i + 1 < s.size() && s[i] == a && s[i + 1] == b) {
+          if (j > 0) {
+            add(pair_key(s[j - 1], a), -c);
+            add_new(pair_key(s[j - 1], m), c, w);
+          }
+          if (i + 2 < s.size()) {
+            add(pair_key(b, s[i + 2]), -c);
+            add_new(pair_key(m, s[i + 2]), c, w);
+          }
+          s[j++] = m;
+          i += 2;
+        } else {
+          s[j++] = s[i++];
+        }
+      }
+      s.resize(j);
+    }
+    pair_counts_.erase(pair);
+    for (const auto& [p, d] : delta_) {
+      if (d == 0) continue;
+      int64_t& count = pair_counts_[p];
+      count += d;
+      LOOM_CHECK_GE(count, 0) << "pair count went negative";
+      if (d > 0) heap_.push(HeapEntry{count, p});
+      if (count == 0) pair_counts_.erase(p);
+    }
+    delta_.clear();
+  }
+
+  void add_new(uint64_t pair, int64_t delta, uint32_t w) {
+    add(pair, delta);
+    std::vector<uint32_t>& where = where_[pair];
+    if (where.empty() || where.back() != w) where.push_back(w);
+  }
+
+  const BpeTrainerOptions& options_;
+  const int32_t target_;  // model tokens wanted: vocab_size without the special tokens
+  std::vector<std::string> tokens_;                  // id -> bytes
+  std::unordered_map<std::string, int32_t> ids_;     // bytes -> id
+  std::vector<std::pair<int32_t, int32_t>> merges_;  // in order
+  std::vector<Word> words_;
+  std::unordered_map<uint64_t, int64_t> pair_counts_;
+  std::unordered_map<uint64_t, std::vector<uint32_t>> where_;  // pair -> words it may occur in
+  std::unordered_map<uint64_t, int64_t> delta_;  // count changes of the merge being applied
+  std::vector<uint32_t> stamp_;                  // word -> last merge that rewrote it
+  std::priority_queue<HeapEntry, std::vector<HeapEntry>, Worse> heap_{Worse{this}};
+  uint64_t merging_ = 0;  // the pair being merged: its own count changes are not tracked
+};
+
+}  // namespace
+
+Status BpeTrainerOptions::validate() const {
+  const int64_t minimum = 256 + static_cast<int64_t>(special_tokens.size());
+  if (vocab_size < minimum)
+    return invalid_argument("vocab_size is " + std::to_string(vocab_size) + "; it must be at least " +
+                            std::to_string(minimum) + " (256 byte tokens + " + std::to_string(special_tokens.size()) +
+                            " special tokens)");
+  if (min_frequency < 1)
+    return invalid_argument("min_frequency is " + std::to_string(min_frequency) + "; it must be at least 1");
+  std::unordered_set<std::string> seen;
+  for (const std::string& s : special_tokens) {
+    if (s.empty()) return invalid_argument("a special token is empty");
+    LOOM_RETURN_IF_ERROR(validate_utf8(s, "special token " + quote_text(s)));
+    if (!seen.insert(s).second) return invalid_argument("special token " + quote_text(s) + " is listed twice");
+  }
+  return ok_status();
+}
+
+StatusOr<PreTokenCounts> count_pre_tokens(std::span<const std::string_view> texts, PreTokenizerKind kind,
+                                          BpeTrainingReport* report) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string_view> chunks;
+  int64_t bytes = 0;
+  for (std::string_view text : texts) {
+    split_into_chunks(text, kind, &chunks);
+    bytes += static_cast<int64_t>(text.size());
+  }
+  std::vector<CountMap> tables(static_cast<size_t>(omp_get_max_threads()));
+  const int64_t pieces = count_chunks(chunks, kind, tables);
+  PreTokenCounts counts = merge_tables(tables);
+  if (report) {
+    report->input_bytes = bytes;
+    report->pre_tokens = pieces;
+    report->distinct_pre_tokens = static_cast<int64_t>(counts.size());
+    report->count_seconds = seconds_since(t0);
+  }
+  return counts;
+}
+
+StatusOr<PreTokenCounts> count_pre_tokens_in_files(std::span<const std::string> paths, PreTokenizerKind kind,
+                                                   BpeTrainingReport* report) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto threads = static_cast<size_t>(omp_get_max_threads());
+  std::vector<CountMap> tables(threads);
+  int64_t bytes = 0, pieces = 0;
+  for (const std::string& path : paths) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return not_found("training file '" + path + "' cannot be opened: " + std::strerror(errno));
+    std::string carry;  // text read but not yet counted (after the last safe cut)
+    bool eof = false;
+    while (!eof) {
+      // Read up to `threads` blocks, cut them at safe places, count them in parallel.
+      std::vector<std::string> blocks;
+      while (blocks.size() < threads && !eof) {
+        std::string block = std::move(carry);
+        carry.clear();
+        const size_t have = block.size();
+        block.resize(have + kBlockBytes);
+        const size_t got = std::fread(block.data() + have, 1, kBlockBytes, f);
+        block.resize(have + got);
+        if (got < kBlockBytes) {
+          if (std::ferror(f)) {
+            std::fclose(f);
+            return io_error("training file '" + path + "': read failed");
+          }
+          eof = true;
+        }
+        bytes += static_cast<int64_t>(got);
+        if (!eof) {
+          size_t cut = block.empty() ? 0 : find_safe_cut(kind, block, block.size() - 1);
+          if (cut == 0 && block.size() < kMaxCarryBytes) {
+            carry = std::move(block);  // no safe place yet: read more first
+            continue;
+          }
+          if (cut == 0) cut = block.size();  // a 64 MiB stretch without one: cut anyway
+          carry.assign(block, cut, std::string::npos);
+          block.resize(cut);
+        }
+        if (!block.empty()) blocks.push_back(std::move(block));
+      }
+      std::vector<std::string_view> views(blocks.begin(), blocks.end());
+      pieces += count_chunks(views, kind, tables);
+    }
+    std::fclose(f);
+  }
+  PreTokenCounts counts = merge_tables(tables);
+  if (report) {
+    report->input_bytes = bytes;
+    report->pre_tokens = pieces;
+    report->distinct_pre_tokens = static_cast<int64_t>(counts.size());
+    report->count_seconds = seconds_since(t0);
+  }
+  return counts;
+}
+
+StatusOr<ByteLevelBpe> train_byte_level_bpe_from_counts(const PreTokenCounts& counts, const BpeTrainerOptions& options,
+                                                        BpeTrainingReport* report) {
+  LOOM_RETURN_IF_ERROR(options.validate());
+  for (const auto& [piece, count] : counts) {
+    if (piece.empty()) return invalid_argument("the word-count table has an empty word");
+    if (count <= 0)
+      return invalid_argument("word " + quote_text(piece) + " has count " + std::to_string(count) + "; counts must be positive");
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  MergeLearner learner(counts, options);
+  const std::string stop = learner.run();
+
+  const std::vector<std::string>& tokens = learner.tokens();
+  ByteLevelBpeParts parts;
+  parts.pre_tokenizer = options.pre_tokenizer;
+  std::vector<std::string> spellings;
+  spellings.reserve(tokens.size());
+  for (const std::string& t : tokens) spellings.push_back(bytes_to_byte_level(t));
+  std::unordered_set<std::string> taken(spellings.begin(), spellings.end());
+  for (size_t i = 0; i < spellings.size(); ++i) parts.vocab.emplace_back(spellings[i], static_cast<int32_t>(i));
+  for (const auto& [a, b] : learner.merges())
+    parts.merges.emplace_back(spellings[static_cast<size_t>(a)], spellings[static_cast<size_t>(b)]);
+  for (const std::string& s : options.special_tokens) {
+    if (taken.count(s))
+      return invalid_argument("special token " + quote_text(s) +
+                              " is spelled like a learned token of the vocabulary; choose a name that "
+                              "cannot be one, e.g. '<|" + s + "|>'");
+    const auto id = static_cast<int32_t>(parts.vocab.size());
+    parts.vocab.emplace_back(s, id);
+    parts.added_tokens.push_back(AddedToken{.id = id, .content = s, .special = true});
+  }
+  StatusOr<ByteLevelBpe> tokenizer = ByteLevelBpe::create(std::move(parts));
+  // The learner builds a consistent vocabulary by construction.
+  LOOM_CHECK(tokenizer.ok()) << tokenizer.status().to_string();
+  if (report) {
+    report->merges = static_cast<int32_t>(learner.merges().size());
+    report->stop_reason = stop;
+    report->merge_seconds = seconds_since(t0);
+  }
+  return tokenizer;
+}
+
+StatusOr<ByteLevelBpe> train_byte_level_bpe(std::span<const std::string_view> texts, const BpeTrainerOptions& options,
+                                            BpeTrainingReport* report) {
+  LOOM_RETURN_IF_ERROR(options.validate());
+  LOOM_ASSIGN_OR_RETURN(PreTokenCounts counts, count_pre_tokens(texts, options.pre_tokenizer, report));
+  if (counts.empty()) return invalid_argument("the training text is empty");
+  return train_byte_level_bpe_from_counts(counts, options, report);
+}
+
+StatusOr<ByteLevelBpe> train_byte_level_bpe_files(std::span<const std::string> paths, const BpeTrainerOptions& options,
+                                                  BpeTrainingReport* report) {
+  LOOM_RETURN_IF_ERROR(options.validate());
+  if (paths.empty()) return invalid_argument("no training files given");
+  LOOM_ASSIGN_OR_RETURN(PreTokenCounts counts, count_pre_tokens_in_files(paths, options.pre_tokenizer, report));
+  if (counts.empty()) return invalid_argument("the training files are empty");
+  return train_byte_level_bpe_from_counts(counts, options, report);
+}
+
+}  // namespace loom
