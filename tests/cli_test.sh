@@ -62,6 +62,20 @@ done
 expect_error "prepare missing" "does not exist" "$loom" prepare --tokenizer char --out_dir "$work/p2" "$work/missing.txt"
 expect_error "bad dir data" "without meta.json" "$loom" train --data "$work" --out_dir "$work/x0"
 
+# Byte-level BPE end to end: train a tokenizer, prepare shards with it, train, generate.
+"$loom" tokenizer train --vocab_size 300 --special '<|endoftext|>' --out "$work/bpe" "$corpus" > "$work/bpe.log" 2>&1 \
+  || fail "tokenizer train: $(cat "$work/bpe.log")"
+for f in tokenizer.json vocab.json merges.txt; do [ -f "$work/bpe/$f" ] || fail "tokenizer train: $f missing"; done
+"$loom" prepare --tokenizer "$work/bpe" --out_dir "$work/bpe_data" --val_fraction 0.2 "$corpus" > /dev/null 2>&1 || fail "prepare with BPE"
+"$loom" --threads 1 train --data "$work/bpe_data" --out_dir "$work/bpe_run" --n_layer 1 --n_head 2 --n_embd 16 --block_size 8 \
+  --batch_size 4 --eval_interval 5 --eval_iters 2 --log_interval 5 --max_iters 5 > "$work/bpe_train.log" 2>&1 \
+  || fail "train with BPE: $(cat "$work/bpe_train.log")"
+"$loom" generate --model "$work/bpe_run" --prompt "the quick" --max_new_tokens 5 > /dev/null || fail "generate with BPE"
+ids=$("$loom" tokenize --tokenizer "$work/bpe" --ids "jumps over the lazy dog")
+back=$("$loom" detokenize --tokenizer "$work/bpe" $ids)
+[ "$back" = "jumps over the lazy dog" ] || fail "BPE detokenize(tokenize(x)) = '$back'"
+expect_error "bad model" "trains 'bpe'" "$loom" tokenizer train --model unigram --out "$work/x" "$corpus"
+
 # tokenize / detokenize round trip.
 ids=$("$loom" tokenize --tokenizer "$work/run" --ids "the lazy dog") || fail "tokenize failed"
 back=$("$loom" detokenize --tokenizer "$work/run" $ids) || fail "detokenize failed"

@@ -16,6 +16,7 @@
 #include "loom/data/prepare.h"
 #include "loom/infer/generator.h"
 #include "loom/io/model_dir.h"
+#include "loom/tokenizers/bpe_trainer.h"
 #include "loom/tokenizers/char_tokenizer.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/train/evaluate.h"
@@ -410,6 +411,48 @@ Status run_detokenize(TokenizeArgs& a) {
   return loom::ok_status();
 }
 
+// --- tokenizer train ---------------------------------------------------------------------
+
+struct TokenizerTrainArgs {
+  std::vector<std::string> inputs;
+  std::string model = "bpe";
+  std::string out;
+  loom::BpeTrainerOptions options;
+};
+
+void add_tokenizer_train(CLI::App& app, TokenizerTrainArgs& a) {
+  CLI::App* cmd = app.add_subcommand("tokenizer", "Train tokenizers");
+  cmd->require_subcommand(1);
+  CLI::App* train = cmd->add_subcommand("train", "Train a byte-level BPE (GPT-2 style) tokenizer on text files");
+  train->footer(
+      "\nWrites OUT/tokenizer.json plus vocab.json and merges.txt (GPT-2's formats). Training is deterministic:\n"
+      "the most frequent pair is merged first, ties broken as docs/tokenizers.md states.\n\n"
+      "Example:\n  loom tokenizer train --vocab_size 4096 --special '<|endoftext|>' --out runs/bpe input.txt\n");
+  train->add_option("inputs", a.inputs, "UTF-8 text files")->required();
+  train->add_option("--model", a.model, "tokenizer model: bpe (byte-level BPE)")->capture_default_str();
+  train->add_option("--out", a.out, "output directory")->required();
+  train->add_option("--vocab_size", a.options.vocab_size, "vocabulary size: 256 bytes + merges + special tokens")
+      ->capture_default_str();
+  train->add_option("--min_frequency", a.options.min_frequency, "merge only pairs seen at least this often")
+      ->capture_default_str();
+  train->add_option("--special", a.options.special_tokens, "special tokens to add (repeatable), e.g. <|endoftext|>");
+}
+
+Status run_tokenizer_train(TokenizerTrainArgs& a) {
+  if (a.model != "bpe")
+    return loom::invalid_argument("--model is '" + a.model + "'; this loom trains 'bpe' (byte-level BPE)");
+  loom::BpeTrainingReport report;
+  LOOM_ASSIGN_OR_RETURN(loom::ByteLevelBpe tok, loom::train_byte_level_bpe_files(a.inputs, a.options, &report));
+  LOOM_RETURN_IF_ERROR(loom::make_directories(a.out));
+  LOOM_RETURN_IF_ERROR(loom::save_tokenizer(tok, a.out));
+  LOOM_RETURN_IF_ERROR(tok.save_vocab_and_merges(a.out));
+  std::printf("trained %d tokens (%d merges; stopped: %s) on %.1f MB, %lld distinct pre-tokens: counting %.2f s, "
+              "merging %.2f s -> %s/tokenizer.json\n",
+              tok.vocab_size(), report.merges, report.stop_reason.c_str(), static_cast<double>(report.input_bytes) / 1e6,
+              static_cast<long long>(report.distinct_pre_tokens), report.count_seconds, report.merge_seconds, a.out.c_str());
+  return loom::ok_status();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -426,6 +469,8 @@ int main(int argc, char** argv) {
   PrepareArgs prepare_args;
   DataArgs data_args;
   TokenizeArgs tokenize_args;
+  TokenizerTrainArgs tokenizer_train_args;
+  add_tokenizer_train(app, tokenizer_train_args);
   add_data(app, data_args);
   add_tokenize(app, tokenize_args);
   add_prepare(app, prepare_args);
@@ -444,6 +489,7 @@ int main(int argc, char** argv) {
     return report(loom::invalid_argument("LOOM_KERNELS is '" + kernels_env + "'; expected auto, optimized or reference"));
   loom::kernels::set_kernel_path(path);
   if (Status s = set_threads(threads); !s.ok()) return report(s);
+  if (app.got_subcommand("tokenizer")) return report(run_tokenizer_train(tokenizer_train_args));
   if (app.got_subcommand("data")) return report(run_data(data_args));
   if (app.got_subcommand("tokenize")) return report(run_tokenize(tokenize_args));
   if (app.got_subcommand("detokenize")) return report(run_detokenize(tokenize_args));
