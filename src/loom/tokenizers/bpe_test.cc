@@ -403,6 +403,29 @@ TEST(ByteLevelBpeFiles, SavedTokenizerJsonAndVocabMergesLoadBackTheSame) {
   EXPECT_EQ(from_pair->encode_with_special("a<|endoftext|>").value(), (std::vector<int32_t>{*tok.token_to_id("a"), 259}));
 }
 
+TEST(ByteLevelBpeFiles, TokensWithSpacesNeedThePairFormOfMerges) {
+  // Hand-made entries with a raw space stand for their own bytes; "a b" strings cannot hold
+  // them, so tokenizer.json switches to ["a", "b"] pairs and merges.txt is refused.
+  ByteLevelBpeParts parts = tiny_parts();
+  parts.vocab.emplace_back("x y", 259);
+  parts.vocab.emplace_back("x yz", 260);
+  parts.merges.emplace_back("x y", "z");
+  ByteLevelBpe tok = build_or_die(parts);
+  EXPECT_EQ(tok.token_bytes(260), "x yz");
+  const json j = tok.to_json();
+  EXPECT_EQ(j["model"]["merges"][0], json::parse(R"(["a", "b"])"));
+  EXPECT_EQ(j["model"]["merges"][3], json::parse(R"(["x y", "z"])"));
+  StatusOr<std::unique_ptr<Tokenizer>> back = load_tokenizer_from_string(j.dump(), "mem");
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ((*back)->to_json(), j);
+  StatusOr<std::string> merges = tok.merges_txt();
+  ASSERT_FALSE(merges.ok());
+  EXPECT_EQ(merges.status().message(),
+            "merge 'x y z' has a token with a space or a line break (or reads as a '#version' line), which "
+            "merges.txt cannot hold; save tokenizer.json instead");
+  EXPECT_FALSE(tok.save_vocab_and_merges(temp_dir("spaces")).ok());
+}
+
 TEST(ByteLevelBpeFiles, Gpt2SavedAsVocabAndMergesIsByteIdenticalToTheOriginal) {
   const ByteLevelBpe* tok = gpt2();
   if (tok == nullptr) GTEST_SKIP() << "gpt2/vocab.json not found (set LOOM_DATA_DIR)";

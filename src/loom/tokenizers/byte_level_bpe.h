@@ -137,6 +137,11 @@ class ByteLevelBpe final : public Tokenizer {
   // every id, added tokens included (spelled as their content); the added-token flags and the
   // special roles other than "<|endoftext|>" are not part of this format. `dir` must exist.
   Status save_vocab_and_merges(const std::string& dir) const;
+  // The two files' contents. merges.txt cannot hold a token with a space or a line break, or
+  // a line starting "#version" (possible only in hand-made vocabularies): invalid argument,
+  // naming the merge.
+  std::string vocab_json() const;
+  StatusOr<std::string> merges_txt() const;
 
   // --- Tokenizer ---
   std::string_view type_name() const override { return kTypeName; }

@@ -373,24 +373,33 @@ StatusOr<ByteLevelBpe> ByteLevelBpe::load_vocab_and_merges(const std::string& vo
   return from_vocab_and_merges(vocab, merges, vocab_path, merges_path);
 }
 
-Status ByteLevelBpe::save_vocab_and_merges(const std::string& dir) const {
-  // vocab.json in id order, compact like GPT-2's own.
+std::string ByteLevelBpe::vocab_json() const {
+  // In id order, compact like GPT-2's own.
   std::string vocab = "{";
   for (size_t i = 0; i < spellings_.size(); ++i) {
     if (i > 0) vocab += ",";
     vocab += json(spellings_[i]).dump(-1, ' ', false) + ":" + std::to_string(i);
   }
-  vocab += "}";
+  return vocab + "}";
+}
+
+StatusOr<std::string> ByteLevelBpe::merges_txt() const {
   std::string merges = "#version: 0.2\n";
   for (const auto& [left, right] : merges_) {
     const std::string& a = spellings_[static_cast<size_t>(left)];
     const std::string& b = spellings_[static_cast<size_t>(right)];
-    if (a.find(' ') != std::string::npos || b.find(' ') != std::string::npos)
+    if ((a + b).find_first_of(" \n\r") != std::string::npos || a.starts_with("#version"))
       return invalid_argument("merge " + quote_text(a + " " + b) +
-                              " has a token with a space, which merges.txt cannot hold; save tokenizer.json instead");
+                              " has a token with a space or a line break (or reads as a '#version' line), which "
+                              "merges.txt cannot hold; save tokenizer.json instead");
     merges += a + " " + b + "\n";
   }
-  LOOM_RETURN_IF_ERROR(write_file_atomic(join_path(dir, "vocab.json"), vocab));
+  return merges;
+}
+
+Status ByteLevelBpe::save_vocab_and_merges(const std::string& dir) const {
+  LOOM_ASSIGN_OR_RETURN(std::string merges, merges_txt());
+  LOOM_RETURN_IF_ERROR(write_file_atomic(join_path(dir, "vocab.json"), vocab_json()));
   return write_file_atomic(join_path(dir, "merges.txt"), merges);
 }
 
