@@ -105,7 +105,7 @@ class PieceCache {
 
   void grow() {
     std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});  // small texts stay small
     const size_t mask = slots_.size() - 1;
     for (const Slot& s : old) {
       if (s.key_len == 0) continue;
