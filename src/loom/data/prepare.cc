@@ -81,8 +81,11 @@ struct Piece {
 
 size_t safe_cut(std::string_view text, size_t max) {
   if (max >= text.size()) return text.size();
-  for (size_t i = max; i > 0; --i)
-    if (text[i - 1] == '\n' && !is_space(text[i])) return i;
+  // A lone '\n' between two non-space characters: GPT-2-style pre-tokenizers give it a token
+  // of its own whether or not the text ends there ("a\n\nB" is not safe: at the end of a
+  // piece "\n\n" would become one token).
+  for (size_t i = max; i >= 2; --i)
+    if (text[i - 1] == '\n' && !is_space(text[i]) && !is_space(text[i - 2])) return i;
   return text.size();
 }
 

@@ -51,8 +51,8 @@ StatusOr<PrepareResult> prepare_corpus(const Tokenizer& tokenizer, const Prepare
                                        const PrepareProgress& progress = nullptr);
 
 // Where to cut plain text so that tokenization of the pieces equals tokenization of the
-// whole for GPT-2-style pre-tokenizers: after a '\n' that is followed by a character that
-// is not whitespace. Returns a position in (0, text.size()] no later than `max`, or
+// whole for GPT-2-style pre-tokenizers: after a lone '\n' with a non-whitespace character
+// on each side. Returns a position in (0, text.size()] no later than `max`, or
 // text.size() if no cut point exists before it.
 size_t safe_cut(std::string_view text, size_t max);
 

@@ -152,8 +152,9 @@ TEST(Prepare, JsonlDocumentsAndErrors) {
 
 TEST(Prepare, SafeCutRespectsPreTokenBoundaries) {
   EXPECT_EQ(safe_cut("ab\ncd\n\nef", 5), 3u);   // after "ab\n", before "cd"
-  EXPECT_EQ(safe_cut("ab\ncd\n\nef", 8), 7u);   // after "\n\n", before "ef"
+  EXPECT_EQ(safe_cut("ab\ncd\n\nef", 8), 3u);   // not after "\n\n": GPT-2 would merge it at a piece end
   EXPECT_EQ(safe_cut("ab\n cd", 5), 6u);        // "\n " is not a cut: no cut before 5
+  EXPECT_EQ(safe_cut("a\n\nB", 3), 4u);         // no safe cut at all
 }
 
 }  // namespace
