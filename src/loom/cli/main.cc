@@ -51,6 +51,16 @@ Status set_threads(int threads) {
   return loom::ok_status();
 }
 
+// The JSON content of a file; `what` names it in errors ("config file '...' is not valid JSON").
+loom::StatusOr<nlohmann::json> read_json_file(const std::string& path, const std::string& what) {
+  LOOM_ASSIGN_OR_RETURN(std::string text, loom::read_file(path));
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    return loom::invalid_argument(what + " '" + path + "' is not valid JSON: " + e.what());
+  }
+}
+
 // --- train -------------------------------------------------------------------------------
 
 struct TrainArgs {
@@ -80,13 +90,7 @@ void add_train(CLI::App& app, TrainArgs& a) {
 Status run_train(const TrainArgs& a) {
   loom::train::TrainConfig config;
   if (!a.config_file.empty()) {
-    LOOM_ASSIGN_OR_RETURN(std::string text, loom::read_file(a.config_file));
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      return loom::invalid_argument("config file '" + a.config_file + "' is not valid JSON: " + e.what());
-    }
+    LOOM_ASSIGN_OR_RETURN(nlohmann::json j, read_json_file(a.config_file, "config file"));
     LOOM_RETURN_IF_ERROR(loom::train::apply_config_json(j, "config file '" + a.config_file + "'", &config));
   }
   if (a.resume && !a.flags.count("data") && a.config_file.empty()) {
@@ -94,13 +98,7 @@ Status run_train(const TrainArgs& a) {
     std::string out_dir = a.flags.count("out_dir") ? a.flags.at("out_dir") : config.out_dir;
     std::string saved = loom::join_path(out_dir, loom::train::kTrainConfigFileName);
     if (loom::file_exists(saved)) {
-      LOOM_ASSIGN_OR_RETURN(std::string text, loom::read_file(saved));
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(text);
-      } catch (const nlohmann::json::exception& e) {
-        return loom::data_loss("'" + saved + "' is not valid JSON: " + e.what());
-      }
+      LOOM_ASSIGN_OR_RETURN(nlohmann::json j, read_json_file(saved, "saved settings"));
       LOOM_RETURN_IF_ERROR(loom::train::apply_config_json(j, "'" + saved + "'", &config));
     }
   }
