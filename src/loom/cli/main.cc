@@ -15,6 +15,7 @@
 #include "loom/data/datasets.h"
 #include "loom/data/prepare.h"
 #include "loom/infer/generator.h"
+#include "loom/io/gguf_tokenizer.h"
 #include "loom/io/model_dir.h"
 #include "loom/tokenizers/bpe_trainer.h"
 #include "loom/tokenizers/char_tokenizer.h"
@@ -235,7 +236,7 @@ void add_prepare(CLI::App& app, PrepareArgs& a) {
       "'loom train --data OUT_DIR'. With --tokenizer char a character vocabulary is built from the inputs.\n\n"
       "Example:\n  loom prepare --tokenizer runs/bpe/tokenizer.json --out_dir data/wiki wiki.txt\n");
   cmd->add_option("inputs", a.options.inputs, "text or JSONL files")->required();
-  cmd->add_option("--tokenizer", a.tokenizer, "tokenizer.json (or a model directory), or 'char'")->required();
+  cmd->add_option("--tokenizer", a.tokenizer, "tokenizer.json, a model directory, a GGUF file (its vocabulary), or 'char'")->required();
   cmd->add_option("--out_dir", a.options.out_dir, "output directory")->required();
   cmd->add_option("--format", a.format, "auto (by extension: .jsonl = JSONL), text or jsonl")->capture_default_str();
   cmd->add_option("--jsonl_field", a.options.jsonl_field, "JSONL field holding the text")->capture_default_str();
@@ -260,7 +261,7 @@ Status run_prepare(PrepareArgs& a) {
     if (!t.ok()) return t.status().with_context("building a character vocabulary");
     tok = std::make_unique<loom::CharTokenizer>(std::move(t).value());
   } else {
-    LOOM_ASSIGN_OR_RETURN(tok, loom::load_tokenizer(a.tokenizer));
+    LOOM_ASSIGN_OR_RETURN(tok, loom::load_tokenizer_any(a.tokenizer));
   }
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   LOOM_ASSIGN_OR_RETURN(auto r, loom::data::prepare_corpus(*tok, a.options, [tty](uint64_t done, uint64_t total) {
@@ -343,18 +344,18 @@ std::string printable(const std::string& s) {
 void add_tokenize(CLI::App& app, TokenizeArgs& a) {
   CLI::App* tok = app.add_subcommand("tokenize", "Show the token ids, tokens and byte offsets of a text");
   tok->footer("\nExample:\n  loom tokenize --tokenizer runs/shakespeare 'To be, or not to be'\n");
-  tok->add_option("--tokenizer", a.tokenizer, "tokenizer.json or a model directory")->required();
+  tok->add_option("--tokenizer", a.tokenizer, "tokenizer.json, a model directory or a GGUF file")->required();
   tok->add_option("text", a.text, "text to tokenize (default: standard input)");
   tok->add_flag("--ids", a.ids_only, "print only the ids, space-separated");
   tok->add_flag("--json", a.json, "print one JSON object with ids, tokens and offsets");
   CLI::App* detok = app.add_subcommand("detokenize", "Turn token ids back into text");
   detok->footer("\nExample:\n  loom detokenize --tokenizer runs/shakespeare 32 53 1 40 43\n");
-  detok->add_option("--tokenizer", a.tokenizer, "tokenizer.json or a model directory")->required();
+  detok->add_option("--tokenizer", a.tokenizer, "tokenizer.json, a model directory or a GGUF file")->required();
   detok->add_option("ids", a.ids, "token ids (default: read from standard input)");
 }
 
 Status run_tokenize(TokenizeArgs& a) {
-  LOOM_ASSIGN_OR_RETURN(auto tok, loom::load_tokenizer(a.tokenizer));
+  LOOM_ASSIGN_OR_RETURN(auto tok, loom::load_tokenizer_any(a.tokenizer));
   if (a.text.empty()) a.text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   LOOM_ASSIGN_OR_RETURN(std::vector<int32_t> ids, tok->encode(a.text));
   if (a.ids_only) {
@@ -389,7 +390,7 @@ Status run_tokenize(TokenizeArgs& a) {
 }
 
 Status run_detokenize(TokenizeArgs& a) {
-  LOOM_ASSIGN_OR_RETURN(auto tok, loom::load_tokenizer(a.tokenizer));
+  LOOM_ASSIGN_OR_RETURN(auto tok, loom::load_tokenizer_any(a.tokenizer));
   if (a.ids.empty()) {
     std::string w;
     while (std::cin >> w) a.ids.push_back(w);

@@ -39,17 +39,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 int64_t count_text(std::string_view text, PreTokenizerKind kind, CountMap& counts) {
   int64_t n = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const size_t end = pre_token_end(kind, text, pos);
-    const std::string_view piece = text.substr(pos, end - pos);
+  PreTokenCursor cursor(kind, text);
+  for (size_t begin, end; cursor.next(&begin, &end);) {
+    const std::string_view piece = text.substr(begin, end - begin);
     if (auto it = counts.find(piece); it != counts.end()) {
       ++it->second;
     } else {
       counts.emplace(std::string(piece), 1);
     }
     ++n;
-    pos = end;
   }
   return n;
 }

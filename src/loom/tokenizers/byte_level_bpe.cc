@@ -431,12 +431,9 @@ Status ByteLevelBpe::encode_piece(std::string_view piece, size_t offset, EncodeS
 
 Status ByteLevelBpe::encode_plain(std::string_view text, size_t offset, EncodeState& state,
                                   std::vector<int32_t>* ids) const {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const size_t end = pre_token_end(pre_tokenizer_, text, pos);
-    LOOM_RETURN_IF_ERROR(encode_piece(text.substr(pos, end - pos), offset + pos, state, ids));
-    pos = end;
-  }
+  PreTokenCursor cursor(pre_tokenizer_, text);
+  for (size_t begin, end; cursor.next(&begin, &end);)
+    LOOM_RETURN_IF_ERROR(encode_piece(text.substr(begin, end - begin), offset + begin, state, ids));
   return ok_status();
 }
 

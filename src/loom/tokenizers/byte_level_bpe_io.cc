@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loom/base/check.h"
 #include "loom/base/file.h"
 #include "loom/tokenizers/byte_level_bpe.h"
 #include "loom/tokenizers/json_util.h"
@@ -114,6 +115,40 @@ Status check_byte_level(const json& p, const std::string& where, bool with_regex
   return ok_status();
 }
 
+// The pre_tokenizer Hugging Face writes for StarCoder and Falcon.
+json sequence_pre_tokenizer(PreTokenizerKind kind) {
+  const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  json list = json::array();
+  if (kind == PreTokenizerKind::kStarcoder) {
+    list.push_back({{"type", "Digits"}, {"individual_digits", true}});
+    list.push_back(byte_level);
+  } else {
+    LOOM_CHECK(kind == PreTokenizerKind::kFalcon);
+    list.push_back({{"type", "Punctuation"}, {"behavior", "Contiguous"}});
+    list.push_back(byte_level);
+    list.push_back({{"type", "Digits"}, {"individual_digits", false}});
+    list.push_back({{"type", "Split"}, {"pattern", {{"Regex", "[0-9][0-9][0-9]"}}}, {"behavior", "Isolated"}, {"invert", false}});
+  }
+  return {{"type", "Sequence"}, {"pretokenizers", std::move(list)}};
+}
+
+// `p` is `want` up to ByteLevel's trim_offsets (which only affects offsets) and key order.
+bool same_pre_tokenizer(const json& p, const json& want) {
+  const json* list = find_field(p, "pretokenizers");
+  const json& want_list = want["pretokenizers"];
+  if (list == nullptr || !list->is_array() || list->size() != want_list.size()) return false;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const json& got = (*list)[i];
+    if (!got.is_object()) return false;
+    for (const auto& [key, value] : want_list[i].items()) {
+      if (key == "trim_offsets") continue;
+      const json* g = find_field(got, key.c_str());
+      if (g == nullptr || *g != value) return false;
+    }
+  }
+  return true;
+}
+
 StatusOr<PreTokenizerKind> read_pre_tokenizer(const json& root) {
   const json* p = find_field(root, "pre_tokenizer");
   if (absent_or_null(p))
@@ -123,6 +158,10 @@ StatusOr<PreTokenizerKind> read_pre_tokenizer(const json& root) {
     LOOM_RETURN_IF_ERROR(check_byte_level(*p, "pre_tokenizer", /*with_regex=*/true));
     return PreTokenizerKind::kGpt2;
   }
+  // The families Hugging Face writes as a Sequence of its own pre-tokenizers.
+  if (type == "Sequence")
+    for (PreTokenizerKind kind : {PreTokenizerKind::kStarcoder, PreTokenizerKind::kFalcon})
+      if (same_pre_tokenizer(*p, sequence_pre_tokenizer(kind))) return kind;
   // Sequence [Split(regex, Isolated), ByteLevel(use_regex: false)]: how files name a family
   // by its regex.
   if (type == "Sequence") {
@@ -300,6 +339,10 @@ json ByteLevelBpe::to_json() const {
   switch (pre_tokenizer_) {
     case PreTokenizerKind::kGpt2:
       pre_tokenizer = byte_level;
+      break;
+    case PreTokenizerKind::kStarcoder:
+    case PreTokenizerKind::kFalcon:
+      pre_tokenizer = sequence_pre_tokenizer(pre_tokenizer_);
       break;
   }
   json root = json::object();

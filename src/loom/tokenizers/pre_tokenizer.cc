@@ -41,6 +41,20 @@ CharClass class_from_category(char32_t cp) {
   }
 }
 
+// The classes the scanners work with: CharClass plus kBoundary, the characters a family cuts
+// out before the GPT-2 regex runs (StarCoder: each \p{N}; Falcon: runs of punctuation). A
+// GPT-2 run never continues over a boundary character, and whitespace before one is scanned
+// as if the text ended there.
+enum class Cls : unsigned char { kLetter, kNumber, kWhitespace, kOther, kBoundary };
+
+constexpr Cls to_cls(CharClass c) { return static_cast<Cls>(c); }
+
+// ASCII punctuation, which Hugging Face's Punctuation pre-tokenizer adds to \p{P} (it holds
+// the symbols $ + < = > ^ ` | ~).
+constexpr bool is_ascii_punct(unsigned c) {
+  return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
+}
+
 constexpr std::array<CharClass, 128> make_ascii_classes() {
   std::array<CharClass, 128> t{};
   for (unsigned c = 0; c < 128; ++c) {
@@ -59,41 +73,85 @@ constexpr std::array<CharClass, 128> make_ascii_classes() {
 
 constexpr std::array<CharClass, 128> kAsciiClasses = make_ascii_classes();
 
+template <PreTokenizerKind K>
+constexpr std::array<Cls, 128> make_ascii_cls() {
+  std::array<Cls, 128> t{};
+  for (unsigned c = 0; c < 128; ++c) {
+    t[c] = to_cls(kAsciiClasses[c]);
+    if (K == PreTokenizerKind::kStarcoder && t[c] == Cls::kNumber) t[c] = Cls::kBoundary;
+    if (K == PreTokenizerKind::kFalcon && is_ascii_punct(c)) t[c] = Cls::kBoundary;
+  }
+  return t;
+}
+
+template <PreTokenizerKind K>
+constexpr std::array<Cls, 128> kAsciiCls = make_ascii_cls<K>();
+
+bool is_unicode_punct(char32_t cp) {
+  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
+    case UTF8PROC_CATEGORY_PC:
+    case UTF8PROC_CATEGORY_PD:
+    case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE:
+    case UTF8PROC_CATEGORY_PI:
+    case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO:
+      return true;
+    default:
+      return false;
+  }
+}
+
 struct CharInfo {
-  CharClass cls;
+  Cls cls;
   size_t len;  // bytes
 };
 
 // The class and length of the character at `pos`; an invalid byte is one "other" character.
+template <PreTokenizerKind K>
 inline CharInfo char_at(std::string_view text, size_t pos) {
   const auto b = static_cast<unsigned char>(text[pos]);
-  if (b < 0x80) return {kAsciiClasses[b], 1};
+  if (b < 0x80) return {kAsciiCls<K>[b], 1};
   char32_t cp;
   size_t len;
-  if (!decode_utf8(text, pos, &cp, &len)) return {CharClass::kOther, 1};
-  return {class_from_category(cp), len};
+  if (!decode_utf8(text, pos, &cp, &len)) return {Cls::kOther, 1};
+  Cls cls = to_cls(class_from_category(cp));
+  if (K == PreTokenizerKind::kStarcoder && cls == Cls::kNumber) cls = Cls::kBoundary;
+  if (K == PreTokenizerKind::kFalcon && cls == Cls::kOther && is_unicode_punct(cp)) cls = Cls::kBoundary;
+  return {cls, len};
 }
 
 // The end of the run of `cls` characters starting at `pos`.
-inline size_t run_end(std::string_view text, size_t pos, CharClass cls) {
+template <PreTokenizerKind K>
+inline size_t run_end(std::string_view text, size_t pos, Cls cls) {
   while (pos < text.size()) {
     const auto b = static_cast<unsigned char>(text[pos]);
     if (b < 0x80) {
-      if (kAsciiClasses[b] != cls) break;
+      if (kAsciiCls<K>[b] != cls) break;
       ++pos;
       continue;
     }
-    const CharInfo c = char_at(text, pos);
+    const CharInfo c = char_at<K>(text, pos);
     if (c.cls != cls) break;
     pos += c.len;
   }
   return pos;
 }
 
-size_t gpt2_end(std::string_view text, size_t pos) {
+// The end of the word (GPT-2 regex piece, within the family's boundaries) starting at `pos`.
+template <PreTokenizerKind K>
+size_t word_end(std::string_view text, size_t pos) {
   const size_t n = text.size();
+  const CharInfo first = char_at<K>(text, pos);
+  if (first.cls == Cls::kBoundary) {
+    // StarCoder isolates each digit; Falcon keeps a punctuation run together (the GPT-2
+    // regex then takes the run whole: every punctuation character is in its "other" class).
+    if (K == PreTokenizerKind::kStarcoder) return pos + first.len;
+    return run_end<K>(text, pos + first.len, Cls::kBoundary);
+  }
   const char c0 = text[pos];
-  // 's|'t|'re|'ve|'m|'ll|'d (case-sensitive)
+  // 's|'t|'re|'ve|'m|'ll|'d (case-sensitive). Falcon never gets here with a quote: it is
+  // punctuation there.
   if (c0 == '\'' && pos + 1 < n) {
     const char c1 = text[pos + 1];
     if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') return pos + 2;
@@ -104,24 +162,50 @@ size_t gpt2_end(std::string_view text, size_t pos) {
   }
   // ` ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+` with the optional space taken
   if (c0 == ' ' && pos + 1 < n) {
-    const CharInfo next = char_at(text, pos + 1);
-    if (next.cls != CharClass::kWhitespace) return run_end(text, pos + 1 + next.len, next.cls);
+    const CharInfo next = char_at<K>(text, pos + 1);
+    if (next.cls != Cls::kWhitespace && next.cls != Cls::kBoundary)
+      return run_end<K>(text, pos + 1 + next.len, next.cls);
   }
   // ... and without it
-  const CharInfo first = char_at(text, pos);
-  if (first.cls != CharClass::kWhitespace) return run_end(text, pos + first.len, first.cls);
-  // `\s+(?!\S)|\s+`: the whole run at the end of the text or when only one character long,
-  // else the run without its last character, which then starts the next piece.
+  if (first.cls != Cls::kWhitespace) return run_end<K>(text, pos + first.len, first.cls);
+  // `\s+(?!\S)|\s+`: the whole run at the end of the text (or before a boundary) or when only
+  // one character long, else the run without its last character, which then starts the next
+  // piece.
   size_t last = pos;
   size_t end = pos;
+  Cls after = Cls::kBoundary;  // what follows the run; the end of the text acts as a boundary
   while (end < n) {
-    const CharInfo c = char_at(text, end);
-    if (c.cls != CharClass::kWhitespace) break;
+    const CharInfo c = char_at<K>(text, end);
+    if (c.cls != Cls::kWhitespace) {
+      after = c.cls;
+      break;
+    }
     last = end;
     end += c.len;
   }
-  if (end == n || last == pos) return end;
+  if (after == Cls::kBoundary || last == pos) return end;
   return last;
+}
+
+// Falcon's steps after the GPT-2 regex, which see the word as byte-level characters
+// (byte_unicode.h): Digits (contiguous runs of numeric characters are cut out; the numeric
+// ones are the ASCII digits and the bytes 0xB2 0xB3 0xB9 0xBC 0xBD 0xBE, which the byte map
+// leaves as ² ³ ¹ ¼ ½ ¾), then [0-9][0-9][0-9] cut out leftmost first. Returns the end of the
+// piece starting at `pos` inside the word ending at `end`.
+inline bool falcon_numeric(unsigned char b) {
+  return (b >= '0' && b <= '9') || b == 0xB2 || b == 0xB3 || b == 0xB9 || b == 0xBC || b == 0xBD || b == 0xBE;
+}
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+size_t falcon_piece_end(std::string_view text, size_t pos, size_t end) {
+  const bool numeric = falcon_numeric(static_cast<unsigned char>(text[pos]));
+  size_t r = pos + 1;
+  while (r < end && falcon_numeric(static_cast<unsigned char>(text[r])) == numeric) ++r;
+  if (!numeric) return r;
+  for (size_t i = pos; i + 3 <= r; ++i) {
+    if (is_digit(text[i]) && is_digit(text[i + 1]) && is_digit(text[i + 2])) return i == pos ? pos + 3 : i;
+  }
+  return r;
 }
 
 inline bool is_ascii_space(char c) { return c == ' ' || (c >= 0x09 && c <= 0x0D); }
@@ -136,22 +220,21 @@ CharClass char_class(char32_t cp) {
 std::string_view pre_tokenizer_name(PreTokenizerKind kind) {
   switch (kind) {
     case PreTokenizerKind::kGpt2: return "gpt2";
+    case PreTokenizerKind::kStarcoder: return "starcoder";
+    case PreTokenizerKind::kFalcon: return "falcon";
   }
   LOOM_CHECK(false) << "unknown PreTokenizerKind " << static_cast<int>(kind);
   return {};
 }
 
 std::optional<PreTokenizerKind> pre_tokenizer_from_name(std::string_view name) {
-  if (name == "gpt2") return PreTokenizerKind::kGpt2;
+  for (PreTokenizerKind k : {PreTokenizerKind::kGpt2, PreTokenizerKind::kStarcoder, PreTokenizerKind::kFalcon})
+    if (pre_tokenizer_name(k) == name) return k;
   return std::nullopt;
 }
 
 std::string_view pre_tokenizer_regex(PreTokenizerKind kind) {
-  switch (kind) {
-    case PreTokenizerKind::kGpt2: return kGpt2Regex;
-  }
-  LOOM_CHECK(false) << "unknown PreTokenizerKind " << static_cast<int>(kind);
-  return {};
+  return kind == PreTokenizerKind::kGpt2 ? kGpt2Regex : std::string_view();
 }
 
 std::optional<PreTokenizerKind> pre_tokenizer_from_regex(std::string_view regex) {
@@ -159,40 +242,40 @@ std::optional<PreTokenizerKind> pre_tokenizer_from_regex(std::string_view regex)
   return std::nullopt;
 }
 
-size_t pre_token_end(PreTokenizerKind kind, std::string_view text, size_t pos) {
-  LOOM_CHECK_LT(pos, text.size());
-  switch (kind) {
-    case PreTokenizerKind::kGpt2: return gpt2_end(text, pos);
+bool PreTokenCursor::next(size_t* begin, size_t* end) {
+  if (pos_ >= text_.size()) return false;
+  if (pos_ >= word_end_) {
+    switch (kind_) {
+      case PreTokenizerKind::kGpt2: word_end_ = word_end<PreTokenizerKind::kGpt2>(text_, pos_); break;
+      case PreTokenizerKind::kStarcoder: word_end_ = word_end<PreTokenizerKind::kStarcoder>(text_, pos_); break;
+      case PreTokenizerKind::kFalcon: word_end_ = word_end<PreTokenizerKind::kFalcon>(text_, pos_); break;
+    }
   }
-  LOOM_CHECK(false) << "unknown PreTokenizerKind " << static_cast<int>(kind);
-  return text.size();
+  *begin = pos_;
+  pos_ = kind_ == PreTokenizerKind::kFalcon ? falcon_piece_end(text_, pos_, word_end_) : word_end_;
+  *end = pos_;
+  return true;
 }
 
 void pre_tokenize(PreTokenizerKind kind, std::string_view text, std::vector<std::string_view>* out) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const size_t end = pre_token_end(kind, text, pos);
-    out->push_back(text.substr(pos, end - pos));
-    pos = end;
-  }
+  PreTokenCursor cursor(kind, text);
+  size_t begin;
+  size_t end;
+  while (cursor.next(&begin, &end)) out->push_back(text.substr(begin, end - begin));
 }
 
 size_t find_safe_cut(PreTokenizerKind kind, std::string_view text, size_t max) {
+  (void)kind;
   if (max >= text.size()) return text.size();
-  switch (kind) {
-    case PreTokenizerKind::kGpt2:
-      // No alternative of the GPT-2 regex matches a non-space followed by a space, so a
-      // pre-token ends between them; the left side ends in a non-space, so the whitespace
-      // lookahead cannot see across the cut either. ASCII bytes are never inside a
-      // multi-byte character, so their classes are certain.
-      for (size_t p = max; p > 0; --p) {
-        const char before = text[p - 1];
-        if (is_ascii_space(text[p]) && static_cast<unsigned char>(before) < 0x80 && !is_ascii_space(before))
-          return p;
-      }
-      return 0;
+  // No alternative of the GPT-2 regex matches a non-space followed by a space, so a pre-token
+  // ends between them; the left side ends in a non-space, so the whitespace lookahead cannot
+  // see across the cut either. ASCII bytes are never inside a multi-byte character, so their
+  // classes are certain. The same holds for StarCoder and Falcon: their extra cuts only add
+  // boundaries, and Falcon's steps after the regex work inside a piece.
+  for (size_t p = max; p > 0; --p) {
+    const char before = text[p - 1];
+    if (is_ascii_space(text[p]) && static_cast<unsigned char>(before) < 0x80 && !is_ascii_space(before)) return p;
   }
-  LOOM_CHECK(false) << "unknown PreTokenizerKind " << static_cast<int>(kind);
   return 0;
 }
 

@@ -15,9 +15,9 @@
 namespace loom {
 namespace {
 
-std::vector<std::string> split(std::string_view text) {
+std::vector<std::string> split(std::string_view text, PreTokenizerKind kind = PreTokenizerKind::kGpt2) {
   std::vector<std::string_view> views;
-  pre_tokenize(PreTokenizerKind::kGpt2, text, &views);
+  pre_tokenize(kind, text, &views);
   return std::vector<std::string>(views.begin(), views.end());
 }
 
@@ -78,6 +78,36 @@ TEST(Gpt2PreTokenizer, SplitsLikeTheRegex) {
   for (const SplitCase& c : cases) EXPECT_EQ(split(c.text), c.pieces) << quote_text(c.text, 80);
 }
 
+TEST(StarcoderPreTokenizer, IsolatesEveryNumberCharacter) {
+  const std::vector<SplitCase> cases = {
+      {"w048 7tuijk", {"w", "0", "4", "8", " ", "7", "tuijk"}},
+      {"a  1", {"a", "  ", "1"}},  // whitespace before a digit is taken whole
+      {"x \xC2\xBD!", {"x", " ", "\xC2\xBD", "!"}},  // ½ is \p{N}
+      {"I've 3's", {"I", "'ve", " ", "3", "'s"}},
+      {"Hello  world", {"Hello", " ", " world"}},
+  };
+  for (const SplitCase& c : cases)
+    EXPECT_EQ(split(c.text, PreTokenizerKind::kStarcoder), c.pieces) << quote_text(c.text, 80);
+}
+
+TEST(FalconPreTokenizer, PunctuationRunsThenDigitGroups) {
+  const std::vector<SplitCase> cases = {
+      // Punctuation (and $+<=>^`|~) runs stand alone, so no contractions and no " !".
+      {"I've a $5!?", {"I", "'", "ve", " a", " ", "$", "5", "!?"}},
+      {"a  .b", {"a", "  ", ".", "b"}},
+      // On the byte-level spelling: a numeric run is cut from the space before it, and
+      // [0-9]{3} groups are cut leftmost first.
+      {" 1234567", {" ", "123", "456", "7"}},
+      {"12 3333", {"12", " ", "333", "3"}},
+      // "ò" is C3 B2 and B2 is spelled "²", which is numeric: Hugging Face cuts it off.
+      {"t\xC3\xB2t", {"t\xC3", "\xB2", "t"}},
+      {"\xC2\xB2" "3", {"\xC2", "\xB2" "3"}},  // "²3": the GPT-2 number run, cut after "Â"
+      {"x\xE2\x80\xBC", {"x", "\xE2\x80", "\xBC"}},  // "‼" (Po) ends in BC ("¼")
+  };
+  for (const SplitCase& c : cases)
+    EXPECT_EQ(split(c.text, PreTokenizerKind::kFalcon), c.pieces) << quote_text(c.text, 80);
+}
+
 TEST(Gpt2PreTokenizer, CharacterClasses) {
   EXPECT_EQ(char_class('a'), CharClass::kLetter);
   EXPECT_EQ(char_class(U'é'), CharClass::kLetter);
@@ -106,7 +136,7 @@ TEST(Gpt2PreTokenizer, NamesAndRegex) {
 
 // Random text over the characters that matter to the regex.
 std::string random_text(std::mt19937& rng, size_t len) {
-  static const std::vector<std::string> atoms = {"a", "Q", "z", "4", "0", " ", " ", "\n", "\t", "\r", "'", "'s",
+  static const std::vector<std::string> atoms = {"a", "Q", "z", "4", "0", "1", " ", " ", "\n", "\t", "\r", "'", "'s", "$", "\xC3\xB2",
                                                  "'ll", ".", "!", "\xC3\xA9", "\xC2\xA0", "\xE3\x80\x80", "\xC2\xBD",
                                                  "\xCC\x81", "\xF0\x9F\x99\x82", "\xFF", "\xE4\xB8", "\x80"};
   std::uniform_int_distribution<size_t> pick(0, atoms.size() - 1);
@@ -115,12 +145,16 @@ std::string random_text(std::mt19937& rng, size_t len) {
   return s;
 }
 
-TEST(Gpt2PreTokenizer, PiecesConcatenateToTheInput) {
+constexpr PreTokenizerKind kKinds[] = {PreTokenizerKind::kGpt2, PreTokenizerKind::kStarcoder,
+                                        PreTokenizerKind::kFalcon};
+
+TEST(PreTokenizers, PiecesConcatenateToTheInput) {
   std::mt19937 rng(11);
-  for (int it = 0; it < 2000; ++it) {
+  for (int it = 0; it < 3000; ++it) {
+    const PreTokenizerKind kind = kKinds[it % 3];
     const std::string text = random_text(rng, 30);
     std::string joined;
-    for (const std::string& p : split(text)) {
+    for (const std::string& p : split(text, kind)) {
       ASSERT_FALSE(p.empty());
       joined += p;
     }
@@ -128,24 +162,25 @@ TEST(Gpt2PreTokenizer, PiecesConcatenateToTheInput) {
   }
 }
 
-TEST(Gpt2PreTokenizer, SafeCutsDoNotChangeThePieces) {
+TEST(PreTokenizers, SafeCutsDoNotChangeThePieces) {
   std::mt19937 rng(12);
   int cuts = 0;
-  for (int it = 0; it < 1000; ++it) {
+  for (int it = 0; it < 1500; ++it) {
+    const PreTokenizerKind kind = kKinds[it % 3];
     const std::string text = random_text(rng, 25);
-    const Pieces whole = split(text);
+    const Pieces whole = split(text, kind);
     for (size_t max = 1; max < text.size(); ++max) {
-      const size_t cut = find_safe_cut(PreTokenizerKind::kGpt2, text, max);
+      const size_t cut = find_safe_cut(kind, text, max);
       ASSERT_LE(cut, max);
       if (cut == 0) continue;
       ++cuts;
-      Pieces parts = split(std::string_view(text).substr(0, cut));
-      const Pieces right = split(std::string_view(text).substr(cut));
+      Pieces parts = split(std::string_view(text).substr(0, cut), kind);
+      const Pieces right = split(std::string_view(text).substr(cut), kind);
       parts.insert(parts.end(), right.begin(), right.end());
-      ASSERT_EQ(parts, whole) << quote_text(text, 200) << " cut at " << cut;
+      ASSERT_EQ(parts, whole) << pre_tokenizer_name(kind) << " " << quote_text(text, 200) << " cut at " << cut;
     }
   }
-  EXPECT_GT(cuts, 1000);  // the property was exercised
+  EXPECT_GT(cuts, 1500);  // the property was exercised
   EXPECT_EQ(find_safe_cut(PreTokenizerKind::kGpt2, "ab cd", 100), 5u);
   EXPECT_EQ(find_safe_cut(PreTokenizerKind::kGpt2, "ab cd ef", 6), 5u);
   EXPECT_EQ(find_safe_cut(PreTokenizerKind::kGpt2, "ab\n\ncd", 5), 2u);  // never inside "\n\n"

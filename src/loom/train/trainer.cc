@@ -11,6 +11,7 @@
 #include "loom/base/threads.h"
 #include "loom/data/token_dataset.h"
 #include "loom/data/token_shards.h"
+#include "loom/io/gguf_tokenizer.h"
 #include "loom/io/model_dir.h"
 #include "loom/tokenizers/char_tokenizer.h"
 #include "loom/train/plot.h"
@@ -170,7 +171,7 @@ Status prepare(Run& run, bool resume) {
       if (!tok.ok()) return tok.status().with_context("building a character vocabulary from '" + c.data + "'");
       run.tokenizer = std::make_unique<CharTokenizer>(std::move(tok).value());
     } else {
-      LOOM_ASSIGN_OR_RETURN(run.tokenizer, load_tokenizer(c.tokenizer));
+      LOOM_ASSIGN_OR_RETURN(run.tokenizer, load_tokenizer_any(c.tokenizer));
     }
   }
   if (c.model.vocab_size == 0) c.model.vocab_size = run.tokenizer->vocab_size();
