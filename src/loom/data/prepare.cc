@@ -81,11 +81,14 @@ struct Piece {
 
 size_t safe_cut(std::string_view text, size_t max) {
   if (max >= text.size()) return text.size();
-  // A lone '\n' between two non-space characters: GPT-2-style pre-tokenizers give it a token
-  // of its own whether or not the text ends there ("a\n\nB" is not safe: at the end of a
-  // piece "\n\n" would become one token).
+  // A lone '\n' between two ASCII non-space characters: GPT-2-style pre-tokenizers give it a
+  // token of its own whether or not the text ends there ("a\n\nB" is not safe: at the end of
+  // a piece "\n\n" would become one token). The neighbours must be ASCII because a byte of a
+  // multi-byte character may belong to Unicode whitespace (U+3000 before the '\n' would join
+  // its run).
+  auto plain = [](char c) { return static_cast<unsigned char>(c) < 0x80 && !is_space(c); };
   for (size_t i = max; i >= 2; --i)
-    if (text[i - 1] == '\n' && !is_space(text[i]) && !is_space(text[i - 2])) return i;
+    if (text[i - 1] == '\n' && plain(text[i]) && plain(text[i - 2])) return i;
   return text.size();
 }
 

@@ -8,6 +8,7 @@
 #include "loom/base/file.h"
 #include "loom/data/prepare.h"
 #include "loom/data/token_shards.h"
+#include "loom/tokenizers/bpe_trainer.h"
 #include "loom/tokenizers/char_tokenizer.h"
 
 namespace loom::data {
@@ -124,6 +125,50 @@ TEST(Prepare, StreamingEqualsWholeTextEncoding) {
   EXPECT_TRUE(file_exists(join_path(o.out_dir, "tokenizer.json")));
 }
 
+// The shards of a prepared directory, train then val, as one id sequence.
+std::vector<int32_t> read_prepared(const std::string& out_dir) {
+  auto train = open_split(out_dir, "train");
+  auto val = open_split(out_dir, "val");
+  LOOM_CHECK(train.ok() && val.ok());
+  ShardStream ts(std::move(train).value()), vs(std::move(val).value());
+  std::vector<int32_t> all(ts.size() + vs.size());
+  ts.read(0, ts.size(), all.data());
+  vs.read(0, vs.size(), all.data() + ts.size());
+  return all;
+}
+
+// With byte-level BPE the chunk cuts matter: a cut inside a pre-token (e.g. between the two
+// newlines of "\n\n", or inside a whitespace run) would change the ids. Whatever the chunk
+// size, the shards must hold exactly the ids of the whole text.
+TEST(Prepare, BpeShardsEqualWholeTextEncoding) {
+  std::string text;
+  const char* lines[] = {"First Citizen:\n", "Before we proceed any further, hear me speak.\n\n", "All:\n",
+                         "Speak, speak.\n\n\n", "  indented  twice\n", "\n \n", "tabs\tand  spaces   \n",
+                         "it's 1234 o'clock\r\n", "caf\xC3\xA9 \xE4\xB8\xAD\xE6\x96\x87\n", "bad \xFF byte\n", "a\n\nB\n", "x\xE3\x80\x80\nB\n\xE3\x80\x80\xE3\x80\x80y\n"};
+  for (int i = 0; i < 400; ++i) text += lines[(i * 7) % 12];
+  const std::string dir = temp_dir("prep_bpe");
+  const std::string in = join_path(dir, "in.txt");
+  ASSERT_TRUE(write_file_atomic(in, text).ok());
+  BpeTrainerOptions bo;
+  bo.vocab_size = 400;
+  std::string_view views[] = {text};
+  auto tok = train_byte_level_bpe(views, bo);
+  ASSERT_TRUE(tok.ok()) << tok.status().to_string();
+  const std::vector<int32_t> whole = tok->encode(text).value();
+  for (size_t chunk : {size_t{13}, size_t{97}, size_t{1000}, size_t{1} << 20}) {
+    PrepareOptions o;
+    o.inputs = {in};
+    o.out_dir = join_path(dir, "out" + std::to_string(chunk));
+    o.val_fraction = 0.25;
+    o.chunk_bytes = chunk;
+    o.shard_tokens = 500;
+    auto r = prepare_corpus(*tok, o);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_GT(r->val_tokens, 0u);
+    EXPECT_EQ(read_prepared(o.out_dir), whole) << "chunk_bytes " << chunk;
+  }
+}
+
 TEST(Prepare, JsonlDocumentsAndErrors) {
   std::string dir = temp_dir("jsonl");
   std::string in = join_path(dir, "docs.jsonl");
@@ -155,6 +200,9 @@ TEST(Prepare, SafeCutRespectsPreTokenBoundaries) {
   EXPECT_EQ(safe_cut("ab\ncd\n\nef", 8), 3u);   // not after "\n\n": GPT-2 would merge it at a piece end
   EXPECT_EQ(safe_cut("ab\n cd", 5), 6u);        // "\n " is not a cut: no cut before 5
   EXPECT_EQ(safe_cut("a\n\nB", 3), 4u);         // no safe cut at all
+  // U+3000 IDEOGRAPHIC SPACE before or after the newline would join its whitespace run.
+  EXPECT_EQ(safe_cut("a\nb\xE3\x80\x80\nB", 7), 2u);
+  EXPECT_EQ(safe_cut("a\nb\n\xE3\x80\x80\xE3\x80\x80x", 9), 2u);
 }
 
 }  // namespace
