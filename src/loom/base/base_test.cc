@@ -96,6 +96,7 @@ TEST(DType, NamesRoundTrip) {
 }  // namespace
 }  // namespace loom
 
+#include "loom/base/sha1.h"
 #include "loom/base/sha256.h"
 
 namespace loom {
@@ -112,6 +113,21 @@ TEST(Sha256, KnownVectors) {
   Sha256 s;
   for (size_t i = 0; i < million.size(); i += 777) s.update(million.data() + i, std::min<size_t>(777, million.size() - i));
   EXPECT_EQ(s.hex_digest(), sha256_hex(million));
+}
+
+TEST(Sha1, KnownVectorsAndGitBlobIds) {
+  EXPECT_EQ(sha1_hex(""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  EXPECT_EQ(sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(sha1_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+  const std::string million(1000000, 'a');
+  EXPECT_EQ(sha1_hex(million), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+  Sha1 s;
+  for (size_t i = 0; i < million.size(); i += 777) s.update(million.data() + i, std::min<size_t>(777, million.size() - i));
+  EXPECT_EQ(s.hex_digest(), sha1_hex(million));
+  // `printf 'hello\n' | git hash-object --stdin`
+  EXPECT_EQ(git_blob_sha1("hello\n"), "ce013625030ba8dba906f756967f9e9ca394464a");
+  EXPECT_EQ(git_blob_sha1(""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
 }
 
 }  // namespace

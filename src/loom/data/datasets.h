@@ -14,8 +14,12 @@ namespace loom::data {
 struct DatasetFile {
   std::string path;    // relative path, in the cache and in a mirror
   std::string url;     // public source (pinned to a commit)
-  std::string sha256;  // lower-case hex
-  uint64_t bytes = 0;
+  std::string sha256;  // lower-case hex; empty when not known
+  uint64_t bytes = 0;  // 0 if not known
+  // Checked when sha256 is empty (no SHA-256 of the file could be verified against its
+  // source): the git blob id the source repository gives the file, SHA-1 of "blob <size>\0"
+  // + content (`git hash-object`).
+  std::string git_blob_sha1 = {};
 };
 
 struct Dataset {

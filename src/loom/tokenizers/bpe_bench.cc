@@ -1,9 +1,11 @@
-// Throughput of byte-level BPE: encoding tinyshakespeare with GPT-2's vocabulary (single thread,
+// Throughput of byte-level BPE: encoding a text (tinyshakespeare by default) with GPT-2's vocabulary (single thread,
 // then encode_batch over its lines on all OpenMP threads) and training on a corpus of a given
 // size. Prints the median of 3 runs. Data comes from LOOM_DATA_DIR (default: the shared data
 // directory the build was configured with).
 //
-//   bpe_bench encode                 # MB/s of encode() and encode_batch() (by lines, by chunks)
+//   bpe_bench encode [FILE]          # MB/s of encode() and encode_batch() (by lines, by chunks)
+//                                    # on FILE (default tinyshakespeare); bench/tokenizer/compare.sh
+//                                    # runs it beside the npm encoders
 //   bpe_bench train 100 32000        # train vocab 32000 on a 100 MB corpus (built from the
 //                                    # shared text files, every copy with 2% of its letters
 //                                    # changed so that most copies add new distinct words)
@@ -43,10 +45,17 @@ T or_die(loom::StatusOr<T> r) {
   return std::move(r).value();
 }
 
-int bench_encode(const std::string& data) {
+// The ids' fingerprint bench/tokenizer/encode.mjs prints too: h = h * 31 + id (mod 2^32).
+uint32_t fingerprint(const std::vector<int32_t>& ids) {
+  uint32_t h = 0;
+  for (int32_t id : ids) h = h * 31u + static_cast<uint32_t>(id);
+  return h;
+}
+
+int bench_encode(const std::string& data, const std::string& path) {
   const ByteLevelBpe tok = or_die(
       ByteLevelBpe::load_vocab_and_merges(data + "/tokenizers/gpt2/vocab.json", data + "/tokenizers/gpt2/merges.txt"));
-  const std::string text = or_die(loom::read_file(data + "/tinyshakespeare/input.txt"));
+  const std::string text = or_die(loom::read_file(path));
   const double mb = static_cast<double>(text.size()) / 1e6;
   std::vector<double> single;
   size_t n_ids = 0;
@@ -83,7 +92,8 @@ int bench_encode(const std::string& data) {
     return median3(t);
   };
   const double by_line = time_batch(lines), by_chunk = time_batch(chunks);
-  std::printf("tinyshakespeare: %.2f MB, %zu GPT-2 tokens\n", mb, n_ids);
+  std::printf("%s: %.2f MB, %zu GPT-2 tokens, fingerprint %u\n", path.c_str(), mb, n_ids,
+              fingerprint(or_die(tok.encode(text))));
   std::printf("encode(), 1 thread:                         %6.1f MB/s  (median of 3: %.4f s)\n", mb / median3(single),
               median3(single));
   std::printf("encode_batch(%zu lines), %d threads:     %6.1f MB/s  (median of 3: %.4f s)\n", lines.size(),
@@ -141,12 +151,12 @@ int bench_train(const std::string& data, double megabytes, int32_t vocab_size) {
 int main(int argc, char** argv) {
   const std::string data = loom::env_or("LOOM_DATA_DIR", LOOM_DEFAULT_DATA_DIR);
   const std::string mode = argc > 1 ? argv[1] : "encode";
-  if (mode == "encode") return bench_encode(data);
+  if (mode == "encode") return bench_encode(data, argc > 2 ? argv[2] : data + "/tinyshakespeare/input.txt");
   if (mode == "train") {
     const double mb = argc > 2 ? std::atof(argv[2]) : 100.0;
     const auto vocab = static_cast<int32_t>(argc > 3 ? std::atoi(argv[3]) : 32000);
     return bench_train(data, mb, vocab);
   }
-  std::fprintf(stderr, "usage: bpe_bench [encode | train MB VOCAB]\n");
+  std::fprintf(stderr, "usage: bpe_bench [encode [FILE] | train MB VOCAB]\n");
   return 2;
 }
