@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""loom against PyTorch on the same GPT configurations, side by side in one run.
+
+    /usr/bin/python3 bench/compare.py                  # everything, 3 repeats (about 20 minutes on 2 cores)
+    /usr/bin/python3 bench/compare.py --configs C3 --repeats 1
+
+For every configuration and measurement it runs bench/loom_bench (build/bench/loom_bench, from
+a Release build: scripts/setup.sh) and bench/torch_bench.py (Debian's python3-torch) in turn,
+each measurement in a fresh process, --repeats times, and prints a Markdown table of medians:
+training tokens/s (forward + backward + clip + AdamW), forward-only tokens/s, batch-1 decode
+tokens/s with a KV cache, achieved GFLOP/s and peak resident memory, with the loom/PyTorch
+ratio. A probe first measures this machine's fp32 limits (GEMM and FMA) in the same run.
+
+Environments (--envs): "best" gives PyTorch its best settings on this machine, for both sides
+and for this command only: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (a Haswell core type
+halves OpenBLAS's GEMM here) and OMP_WAIT_POLICY=PASSIVE (OpenMP threads otherwise spin
+against OpenBLAS's); "as-is" runs with the environment as it was handed over.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+CONFIGS = {
+    "C1": dict(vocab=50257, layers=12, heads=12, embd=768, batch=4, seq=256),
+    "C2": dict(vocab=50257, layers=6, heads=6, embd=384, batch=8, seq=256),
+    "C3": dict(vocab=65, layers=4, heads=4, embd=256, batch=16, seq=128),
+    "decode": dict(vocab=50257, layers=12, heads=12, embd=768, batch=1, seq=256, prompt=32, new=128),
+}
+MODES = {"C1": ["train", "forward"], "C2": ["train", "forward"], "C3": ["train", "forward"], "decode": ["decode"]}
+
+
+def env_for(name):
+    env = dict(os.environ)
+    if name == "best":
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    return env
+
+
+def run_one(cmd, env):
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"compare.py: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def flags(cfg, a):
+    out = []
+    for k, v in cfg.items():
+        out += [f"--{k}", str(v)]
+    return out + ["--threads", str(a.threads), "--steps", str(a.steps), "--warmup", str(a.warmup)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--configs", default="C1,C2,C3,decode")
+    ap.add_argument("--envs", default="best,as-is")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=5, help="timed steps per measurement (median taken)")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--loom_bench", default=os.path.join(ROOT, "build", "bench", "loom_bench"))
+    ap.add_argument("--json", help="also write every raw measurement here")
+    a = ap.parse_args()
+    if not os.path.exists(a.loom_bench):
+        sys.exit(f"compare.py: {a.loom_bench} not found; build loom first (scripts/setup.sh)")
+    torch_cmd = [sys.executable, os.path.join(HERE, "torch_bench.py")]
+    raw = []
+
+    probe = run_one([a.loom_bench, "probe", "--threads", str(a.threads)], env_for("best"))
+    raw.append(probe)
+    print(f"Machine limits ({a.threads} threads, measured now): fp32 FMA peak {probe['fma_gflops']:.0f} GFLOP/s "
+          f"({probe['fma_isa']}), oneDNN sgemm 2048^3 {probe['sgemm_2048_gflops']:.0f} GFLOP/s\n")
+    print("| config | measurement | environment | loom tokens/s | PyTorch tokens/s | loom / PyTorch | "
+          "loom GFLOP/s | PyTorch GFLOP/s | loom peak MB | PyTorch peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for env_name in a.envs.split(","):
+        env = env_for(env_name)
+        for cname in a.configs.split(","):
+            cfg = CONFIGS[cname]
+            for mode in MODES[cname]:
+                loom_runs, torch_runs = [], []
+                for _ in range(a.repeats):
+                    loom_runs.append(run_one([a.loom_bench, mode] + flags(cfg, a), env))
+                    torch_runs.append(run_one(torch_cmd + [mode] + flags(cfg, a), env))
+                for r in loom_runs + torch_runs:
+                    r.update(config=cname, env=env_name)
+                raw += loom_runs + torch_runs
+
+                def med(runs, key):
+                    return statistics.median(r[key] for r in runs)
+
+                lt, tt = med(loom_runs, "tokens_per_s"), med(torch_runs, "tokens_per_s")
+                print(f"| {cname} | {mode} | {env_name} | {lt:,.0f} | {tt:,.0f} | {lt / tt:.2f}x | "
+                      f"{med(loom_runs, 'gflops'):.0f} | {med(torch_runs, 'gflops'):.0f} | "
+                      f"{med(loom_runs, 'peak_rss_mb'):,.0f} | {med(torch_runs, 'peak_rss_mb'):,.0f} |", flush=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(raw, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

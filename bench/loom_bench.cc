@@ -1,0 +1,292 @@
+// loom's side of the speed benchmark (bench/compare.py runs it beside bench/torch_bench.py):
+// one measurement per process, so peak resident memory belongs to that measurement alone.
+// Prints one JSON object on stdout.
+//
+//   loom_bench train   --vocab 50257 --layers 12 --heads 12 --embd 768 --batch 4 --seq 256
+//   loom_bench forward ...same shape flags...
+//   loom_bench decode  ...same shape flags... --prompt 32 --new 128
+//   loom_bench probe   # fp32 GEMM and FMA GFLOP/s limits of this machine
+//
+// train: full steps (forward, backward, global-norm clip, AdamW over all parameters) on random
+// tokens; forward: inference forward of the whole batch (no tape); decode: batch 1, a prompt
+// then one token at a time with the KV cache, greedy. Each reports the median over --steps
+// timed repetitions after --warmup untimed ones, tokens/s, model FLOPs per token and the
+// achieved GFLOP/s. --threads sets the pool size (default 2).
+#include <immintrin.h>
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <dnnl.h>
+
+#include "loom/autograd/tape.h"
+#include "loom/base/rng.h"
+#include "loom/base/threads.h"
+#include "loom/models/gpt.h"
+#include "loom/optim/optimizer.h"
+
+namespace {
+
+using loom::Arena;
+using loom::DType;
+using loom::Tape;
+using loom::Tensor;
+using loom::Variable;
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+struct Args {
+  std::string mode;
+  int64_t vocab = 50257, layers = 12, heads = 12, embd = 768, batch = 4, seq = 256;
+  int64_t prompt = 32, new_tokens = 128;
+  int steps = 5, warmup = 2, threads = 2;
+};
+
+[[noreturn]] void usage(const char* why, const char* what = "") {
+  std::fprintf(stderr,
+               "loom_bench: %s%s\nusage: loom_bench train|forward|decode|probe [--vocab N] [--layers N] [--heads N] "
+               "[--embd N] [--batch N] [--seq N] [--prompt N] [--new N] [--steps N] [--warmup N] [--threads N]\n",
+               why, what);
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+  if (argc < 2) usage("no mode given");
+  Args a;
+  a.mode = argv[1];
+  for (int i = 2; i < argc; i += 2) {
+    if (i + 1 >= argc) usage("a flag without a value");
+    const std::string k = argv[i];
+    char* end = nullptr;
+    const long long v = std::strtoll(argv[i + 1], &end, 10);
+    if (*end != '\0' || v < 0) usage("not a count: ", argv[i + 1]);
+    if (k == "--vocab") a.vocab = v;
+    else if (k == "--layers") a.layers = v;
+    else if (k == "--heads") a.heads = v;
+    else if (k == "--embd") a.embd = v;
+    else if (k == "--batch") a.batch = v;
+    else if (k == "--seq") a.seq = v;
+    else if (k == "--prompt") a.prompt = v;
+    else if (k == "--new") a.new_tokens = v;
+    else if (k == "--steps") a.steps = static_cast<int>(v);
+    else if (k == "--warmup") a.warmup = static_cast<int>(v);
+    else if (k == "--threads") a.threads = static_cast<int>(v);
+    else usage("unknown flag ", argv[i]);
+  }
+  return a;
+}
+
+loom::models::GPTConfig config_of(const Args& a, int64_t block) {
+  loom::models::GPTConfig c;
+  c.vocab_size = a.vocab;
+  c.block_size = block;
+  c.n_layer = a.layers;
+  c.n_head = a.heads;
+  c.n_embd = a.embd;
+  c.dropout = 0.0;
+  c.bias = true;
+  c.tie_word_embeddings = true;
+  loom::Status s = c.validate();
+  if (!s.ok()) usage(s.to_string().c_str());
+  return c;
+}
+
+// Matmul FLOPs per token of a forward pass at context length t (PaLM appendix B style):
+// 2 * (non-embedding weights + the tied output projection) + attention scores and values.
+double forward_flops_per_token(const Args& a, double t_avg) {
+  const double C = static_cast<double>(a.embd), L = static_cast<double>(a.layers), V = static_cast<double>(a.vocab);
+  const double weights = L * 12.0 * C * C + V * C;
+  return 2.0 * weights + L * 4.0 * C * t_avg;  // QK^T and AV: 2 * C FLOPs per key each
+}
+
+void fill_random_ids(Tensor& t, int64_t vocab, uint64_t seed) {
+  loom::Rng rng(seed);
+  int32_t* p = t.i32();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(vocab));
+}
+
+void print_result(const Args& a, const char* what, double tokens, std::vector<double> seconds, double flops_per_token) {
+  const double t = median(seconds);
+  std::printf(
+      "{\"side\":\"loom\",\"mode\":\"%s\",\"threads\":%d,\"tokens_per_step\":%.0f,\"median_s\":%.6f,"
+      "\"min_s\":%.6f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f,\"repeats\":%zu}\n",
+      what, a.threads, tokens, t, *std::min_element(seconds.begin(), seconds.end()), tokens / t,
+      tokens * flops_per_token / t / 1e9, peak_rss_mb(), seconds.size());
+}
+
+int bench_train(const Args& a) {
+  loom::models::GPT model(config_of(a, a.seq));
+  loom::Rng rng(1);
+  model.init_weights(rng);
+  model.set_training(true);
+  loom::optim::OptimizerOptions oo;
+  loom::optim::Optimizer opt(oo, model.named_parameters(), model.parameter_kinds());
+  auto params = model.named_parameters();
+  Arena arena;
+  Tape tape(&arena, true);
+  Tensor ids = Tensor::empty({a.batch, a.seq}, DType::kI32);
+  Tensor targets = Tensor::empty({a.batch * a.seq}, DType::kI32);
+  std::vector<double> times;
+  for (int s = 0; s < a.warmup + a.steps; ++s) {
+    fill_random_ids(ids, a.vocab, 2 * static_cast<uint64_t>(s) + 1);
+    fill_random_ids(targets, a.vocab, 2 * static_cast<uint64_t>(s) + 2);
+    const double t0 = now();
+    tape.reset();
+    Variable loss = model.loss(tape, ids, targets);
+    tape.backward(loss, 1.0f);
+    tape.reset();
+    (void)loom::optim::clip_grad_norm(params, 1.0);
+    opt.step(3e-4f);
+    opt.zero_grad();
+    if (s >= a.warmup) times.push_back(now() - t0);
+  }
+  // forward + backward = 3x the forward FLOPs
+  print_result(a, "train", static_cast<double>(a.batch * a.seq), times,
+               3.0 * forward_flops_per_token(a, static_cast<double>(a.seq) / 2.0));
+  return 0;
+}
+
+int bench_forward(const Args& a) {
+  loom::models::GPT model(config_of(a, a.seq));
+  loom::Rng rng(1);
+  model.init_weights(rng);
+  model.set_training(false);
+  Arena arena;
+  Tape tape(&arena, false);
+  Tensor ids = Tensor::empty({a.batch, a.seq}, DType::kI32);
+  std::vector<double> times;
+  for (int s = 0; s < a.warmup + a.steps; ++s) {
+    fill_random_ids(ids, a.vocab, static_cast<uint64_t>(s) + 1);
+    const double t0 = now();
+    tape.reset();
+    Variable logits = model.forward(tape, ids);
+    (void)logits;
+    if (s >= a.warmup) times.push_back(now() - t0);
+  }
+  print_result(a, "forward", static_cast<double>(a.batch * a.seq), times,
+               forward_flops_per_token(a, static_cast<double>(a.seq) / 2.0));
+  return 0;
+}
+
+int bench_decode(const Args& a) {
+  const int64_t ctx = a.prompt + a.new_tokens;
+  loom::models::GPT model(config_of(a, std::max<int64_t>(ctx, a.seq)));
+  loom::Rng rng(1);
+  model.init_weights(rng);
+  model.set_training(false);
+  Arena arena;
+  Tape tape(&arena, false);
+  std::vector<double> times;
+  for (int s = 0; s < a.warmup + a.steps; ++s) {
+    loom::models::KVCache cache = model.make_cache(1, ctx);
+    Tensor prompt = Tensor::empty({1, a.prompt}, DType::kI32);
+    fill_random_ids(prompt, a.vocab, static_cast<uint64_t>(s) + 1);
+    tape.reset();
+    Variable logits = model.forward_cached(tape, prompt, cache);
+    int32_t next = 0;
+    double t0 = 0;
+    for (int64_t i = 0; i < a.new_tokens; ++i) {
+      // Greedy: the argmax of the last position's logits.
+      const float* row = logits.value().f32() + (logits.value().numel() - a.vocab);
+      next = static_cast<int32_t>(std::max_element(row, row + a.vocab) - row);
+      if (i == 0) t0 = now();  // time the new tokens only, not the prompt
+      tape.reset();
+      Tensor one = Tensor::empty({1, 1}, DType::kI32, &arena);
+      one.i32()[0] = next;
+      logits = model.forward_cached(tape, one, cache);
+    }
+    if (s >= a.warmup) times.push_back(now() - t0);
+  }
+  print_result(a, "decode", static_cast<double>(a.new_tokens), times,
+               forward_flops_per_token(a, static_cast<double>(a.prompt) + static_cast<double>(a.new_tokens) / 2.0));
+  return 0;
+}
+
+// fp32 limits: oneDNN sgemm on a large square product, and a register-only FMA loop on every
+// thread (AVX-512 when present, else AVX2; 2 FLOPs per lane per FMA).
+__attribute__((target("avx512f"))) double fma_loop_avx512(int64_t iters) {
+  __m512 acc[8];
+  for (auto& r : acc) r = _mm512_set1_ps(0.0f);
+  const __m512 x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
+  for (int64_t i = 0; i < iters; ++i)
+    for (auto& r : acc) r = _mm512_fmadd_ps(r, x, y);
+  float out[16];
+  __m512 s = acc[0];
+  for (int k = 1; k < 8; ++k) s = _mm512_add_ps(s, acc[k]);
+  _mm512_storeu_ps(out, s);
+  return static_cast<double>(out[0]);
+}
+
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(int64_t iters) {
+  __m256 acc[8];
+  for (auto& r : acc) r = _mm256_set1_ps(0.0f);
+  const __m256 x = _mm256_set1_ps(1.0000001f), y = _mm256_set1_ps(0.9999999f);
+  for (int64_t i = 0; i < iters; ++i)
+    for (auto& r : acc) r = _mm256_fmadd_ps(r, x, y);
+  float out[8];
+  __m256 s = acc[0];
+  for (int k = 1; k < 8; ++k) s = _mm256_add_ps(s, acc[k]);
+  _mm256_storeu_ps(out, s);
+  return static_cast<double>(out[0]);
+}
+
+int bench_probe(const Args& a) {
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  const int lanes = avx512 ? 16 : 8;
+  const int64_t iters = 20'000'000;
+  std::vector<double> fma_times;
+  double sink = 0;
+  for (int r = 0; r < 5; ++r) {
+    const double t0 = now();
+#pragma omp parallel reduction(+ : sink)
+    sink += avx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters);
+    fma_times.push_back(now() - t0);
+  }
+  const double fma_gflops = 2.0 * lanes * 8.0 * static_cast<double>(iters) * a.threads / median(fma_times) / 1e9;
+
+  const int64_t n = 2048;
+  std::vector<float> A(static_cast<size_t>(n * n), 0.5f), B(static_cast<size_t>(n * n), 0.25f), Cm(static_cast<size_t>(n * n));
+  std::vector<double> gemm_times;
+  for (int r = 0; r < 5; ++r) {
+    const double t0 = now();
+    dnnl_sgemm('N', 'N', n, n, n, 1.0f, A.data(), n, B.data(), n, 0.0f, Cm.data(), n);
+    gemm_times.push_back(now() - t0);
+  }
+  const double gemm_gflops = 2.0 * static_cast<double>(n * n * n) / median(gemm_times) / 1e9;
+  std::printf("{\"side\":\"probe\",\"threads\":%d,\"fma_isa\":\"%s\",\"fma_gflops\":%.1f,\"sgemm_%lld_gflops\":%.1f,"
+              "\"sink\":%g}\n",
+              a.threads, avx512 ? "avx512" : "avx2", fma_gflops, static_cast<long long>(n), gemm_gflops,
+              sink + static_cast<double>(Cm[0]));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  loom::set_num_threads(a.threads);
+  if (a.mode == "train") return bench_train(a);
+  if (a.mode == "forward") return bench_forward(a);
+  if (a.mode == "decode") return bench_decode(a);
+  if (a.mode == "probe") return bench_probe(a);
+  usage("unknown mode ", argv[1]);
+}
