@@ -68,11 +68,14 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--loom_bench", default=os.path.join(ROOT, "build", "bench", "loom_bench"))
     ap.add_argument("--json", help="also write every raw measurement here")
+    ap.add_argument("--no_profile", action="store_true",
+                    help="skip the extra profiled loom run per measurement (LOOM_PROFILE; first environment only)")
     a = ap.parse_args()
     if not os.path.exists(a.loom_bench):
         sys.exit(f"compare.py: {a.loom_bench} not found; build loom first (scripts/setup.sh)")
     torch_cmd = [sys.executable, os.path.join(HERE, "torch_bench.py")]
     raw = []
+    profiles = []
 
     probe = run_one([a.loom_bench, "probe", "--threads", str(a.threads)], env_for("best"))
     raw.append(probe)
@@ -97,10 +100,23 @@ def main():
                 def med(runs, key):
                     return statistics.median(r[key] for r in runs)
 
+                if not a.no_profile and env_name == a.envs.split(",")[0]:
+                    prof = run_one([a.loom_bench, mode] + flags(cfg, a) + ["--profile", "1"], env)
+                    prof.update(config=cname, env=env_name)
+                    raw.append(prof)
+                    profiles.append(prof)
                 lt, tt = med(loom_runs, "tokens_per_s"), med(torch_runs, "tokens_per_s")
                 print(f"| {cname} | {mode} | {env_name} | {lt:,.0f} | {tt:,.0f} | {lt / tt:.2f}x | "
                       f"{med(loom_runs, 'gflops'):.0f} | {med(torch_runs, 'gflops'):.0f} | "
                       f"{med(loom_runs, 'peak_rss_mb'):,.0f} | {med(torch_runs, 'peak_rss_mb'):,.0f} |", flush=True)
+    if profiles:
+        print("\nWhere loom's time goes (one profiled run each, environment " + a.envs.split(",")[0] +
+              "; ms per step; an op's backward is listed apart; \"other\" is time outside any op):\n")
+        for p in profiles:
+            items = sorted(p["profile_ms_per_step"].items(), key=lambda kv: -kv[1])
+            total = sum(v for _, v in items)
+            top = ", ".join(f"{k} {v:.1f} ({100 * v / total:.0f}%)" for k, v in items[:8])
+            print(f"- {p['config']} {p['mode']}: {total:.1f} ms/step: {top}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(raw, f, indent=1)

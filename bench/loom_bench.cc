@@ -27,6 +27,7 @@
 #include <dnnl.h>
 
 #include "loom/autograd/tape.h"
+#include "loom/base/profile.h"
 #include "loom/base/rng.h"
 #include "loom/base/threads.h"
 #include "loom/models/gpt.h"
@@ -59,12 +60,13 @@ struct Args {
   int64_t vocab = 50257, layers = 12, heads = 12, embd = 768, batch = 4, seq = 256;
   int64_t prompt = 32, new_tokens = 128;
   int steps = 5, warmup = 2, threads = 2;
+  bool profile = false;
 };
 
 [[noreturn]] void usage(const char* why, const char* what = "") {
   std::fprintf(stderr,
                "loom_bench: %s%s\nusage: loom_bench train|forward|decode|probe [--vocab N] [--layers N] [--heads N] "
-               "[--embd N] [--batch N] [--seq N] [--prompt N] [--new N] [--steps N] [--warmup N] [--threads N]\n",
+               "[--embd N] [--batch N] [--seq N] [--prompt N] [--new N] [--steps N] [--warmup N] [--threads N] [--profile 1]\n",
                why, what);
   std::exit(2);
 }
@@ -90,6 +92,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--steps") a.steps = static_cast<int>(v);
     else if (k == "--warmup") a.warmup = static_cast<int>(v);
     else if (k == "--threads") a.threads = static_cast<int>(v);
+    else if (k == "--profile") a.profile = v != 0;
     else usage("unknown flag ", argv[i]);
   }
   return a;
@@ -124,13 +127,31 @@ void fill_random_ids(Tensor& t, int64_t vocab, uint64_t seed) {
   for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(vocab));
 }
 
+// With --profile: where the timed steps' time went, per op (forward and backward apart), in
+// milliseconds per step, and what no op scope covered ("other").
+std::string profile_json(const std::vector<double>& seconds) {
+  if (!loom::profile::enabled()) return "";
+  double total = 0, covered = 0;
+  for (double s : seconds) total += s;
+  std::string out = ",\"profile_ms_per_step\":{";
+  char buf[128];
+  const double n = static_cast<double>(seconds.size());
+  for (const auto& e : loom::profile::snapshot()) {
+    std::snprintf(buf, sizeof buf, "\"%s\":%.2f,", e.name.c_str(), 1e3 * e.seconds / n);
+    out += buf;
+    covered += e.seconds;
+  }
+  std::snprintf(buf, sizeof buf, "\"other\":%.2f}", 1e3 * (total - covered) / n);
+  return out + buf;
+}
+
 void print_result(const Args& a, const char* what, double tokens, std::vector<double> seconds, double flops_per_token) {
   const double t = median(seconds);
   std::printf(
       "{\"side\":\"loom\",\"mode\":\"%s\",\"threads\":%d,\"tokens_per_step\":%.0f,\"median_s\":%.6f,"
-      "\"min_s\":%.6f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f,\"repeats\":%zu}\n",
+      "\"min_s\":%.6f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f,\"repeats\":%zu%s}\n",
       what, a.threads, tokens, t, *std::min_element(seconds.begin(), seconds.end()), tokens / t,
-      tokens * flops_per_token / t / 1e9, peak_rss_mb(), seconds.size());
+      tokens * flops_per_token / t / 1e9, peak_rss_mb(), seconds.size(), profile_json(seconds).c_str());
 }
 
 int bench_train(const Args& a) {
@@ -149,6 +170,7 @@ int bench_train(const Args& a) {
   for (int s = 0; s < a.warmup + a.steps; ++s) {
     fill_random_ids(ids, a.vocab, 2 * static_cast<uint64_t>(s) + 1);
     fill_random_ids(targets, a.vocab, 2 * static_cast<uint64_t>(s) + 2);
+    if (s == a.warmup) loom::profile::clear();
     const double t0 = now();
     tape.reset();
     Variable loss = model.loss(tape, ids, targets);
@@ -176,6 +198,7 @@ int bench_forward(const Args& a) {
   std::vector<double> times;
   for (int s = 0; s < a.warmup + a.steps; ++s) {
     fill_random_ids(ids, a.vocab, static_cast<uint64_t>(s) + 1);
+    if (s == a.warmup) loom::profile::clear();
     const double t0 = now();
     tape.reset();
     Variable logits = model.forward(tape, ids);
@@ -208,7 +231,10 @@ int bench_decode(const Args& a) {
       // Greedy: the argmax of the last position's logits.
       const float* row = logits.value().f32() + (logits.value().numel() - a.vocab);
       next = static_cast<int32_t>(std::max_element(row, row + a.vocab) - row);
-      if (i == 0) t0 = now();  // time the new tokens only, not the prompt
+      if (i == 0) {  // time the new tokens only, not the prompt
+        if (s == a.warmup) loom::profile::clear();
+        t0 = now();
+      }
       tape.reset();
       Tensor one = Tensor::empty({1, 1}, DType::kI32, &arena);
       one.i32()[0] = next;
@@ -284,6 +310,7 @@ int bench_probe(const Args& a) {
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   loom::set_num_threads(a.threads);
+  if (a.profile) loom::profile::set_enabled(true);
   if (a.mode == "train") return bench_train(a);
   if (a.mode == "forward") return bench_forward(a);
   if (a.mode == "decode") return bench_decode(a);

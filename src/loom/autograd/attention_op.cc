@@ -2,6 +2,7 @@
 // output and one log-sum-exp per (batch, head, position); the backward recomputes the
 // probabilities (maths in kernels/reference/attention.h).
 #include "loom/autograd/ops.h"
+#include "loom/base/profile.h"
 #include "loom/kernels/attention.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 namespace loom {
 
 Variable causal_attention(Tape& tape, Variable& qkv, int64_t n_head) {
+  profile::Scope profile_scope("causal_attention");
   LOOM_CHECK_EQ(qkv.value().ndim(), 3);
   const int64_t B = qkv.value().dim(0), T = qkv.value().dim(1), C = qkv.value().dim(2) / 3;
   LOOM_CHECK_EQ(C * 3, qkv.value().dim(2));
@@ -17,7 +19,7 @@ Variable causal_attention(Tape& tape, Variable& qkv, int64_t n_head) {
   Tensor lse = tape.empty({B, n_head, T});
   kernels::attention_forward(out.value().f32(), lse.f32(), qkv.value().f32(), B, T, C, n_head);
   if (out.requires_grad()) {
-    tape.record([&tape, out, qkv, lse, B, T, C, n_head]() mutable {
+    tape.record("causal_attention.backward", [&tape, out, qkv, lse, B, T, C, n_head]() mutable {
       if (!out.has_grad()) return;
       kernels::attention_backward(tape.grad_of(qkv).f32(), out.grad().f32(), qkv.value().f32(),
                                   out.value().f32(), lse.f32(), B, T, C, n_head);
@@ -32,6 +34,7 @@ namespace loom {
 
 Variable cached_attention(Tape& tape, Variable& qkv, Tensor& kcache, Tensor& vcache, int64_t past,
                           int64_t n_head) {
+  profile::Scope profile_scope("cached_attention");
   LOOM_CHECK(!tape.recording()) << "cached_attention is for inference only";
   const int64_t B = qkv.value().dim(0), Tq = qkv.value().dim(1), C = qkv.value().dim(2) / 3;
   const int64_t S = kcache.dim(1);

@@ -2,11 +2,13 @@
 // target is not -1. Backward: dlogits[n] += dloss / n_valid * (softmax(logits[n]) - onehot).
 // Only the log-sum-exp per row is saved; probabilities are never stored.
 #include "loom/autograd/ops.h"
+#include "loom/base/profile.h"
 #include "loom/kernels/cross_entropy.h"
 
 namespace loom {
 
 Variable cross_entropy(Tape& tape, Variable& logits, const Tensor& targets) {
+  profile::Scope profile_scope("cross_entropy");
   const int64_t V = logits.value().dim(-1);
   const int64_t N = logits.value().numel() / V;
   LOOM_CHECK_EQ(targets.numel(), N);
@@ -24,7 +26,7 @@ Variable cross_entropy(Tape& tape, Variable& logits, const Tensor& targets) {
   Variable out(tape.empty({1}), tape.needs_grad({&logits}));
   out.value().f32()[0] = n_valid > 0 ? static_cast<float>(sum / static_cast<double>(n_valid)) : 0.0f;
   if (out.requires_grad() && n_valid > 0) {
-    tape.record([&tape, out, logits, targets, lse, N, V, n_valid]() mutable {
+    tape.record("cross_entropy.backward", [&tape, out, logits, targets, lse, N, V, n_valid]() mutable {
       if (!out.has_grad()) return;
       Tensor dl = tape.empty({N});
       const float g = out.grad().f32()[0] / static_cast<float>(n_valid);

@@ -2,17 +2,19 @@
 // dropout: y = x * m / (1 - p) with m_i = [u(seed, i) >= p]; the backward recomputes m
 // from the seed instead of storing a mask.
 #include "loom/autograd/ops.h"
+#include "loom/base/profile.h"
 #include "loom/kernels/elementwise.h"
 
 namespace loom {
 
 Variable add(Tape& tape, Variable& a, Variable& b) {
+  profile::Scope profile_scope("add");
   LOOM_CHECK(a.shape() == b.shape()) << a.value().shape_str() << " + " << b.value().shape_str();
   Variable out(tape.empty(a.shape()), tape.needs_grad({&a, &b}));
   const int64_t n = a.value().numel();
   kernels::add_forward(out.value().f32(), a.value().f32(), b.value().f32(), n);
   if (out.requires_grad()) {
-    tape.record([&tape, out, a, b, n]() mutable {
+    tape.record("add.backward", [&tape, out, a, b, n]() mutable {
       if (!out.has_grad()) return;
       if (a.requires_grad()) kernels::accumulate(tape.grad_of(a).f32(), out.grad().f32(), n);
       if (b.requires_grad()) kernels::accumulate(tape.grad_of(b).f32(), out.grad().f32(), n);
@@ -22,6 +24,7 @@ Variable add(Tape& tape, Variable& a, Variable& b) {
 }
 
 Variable dropout(Tape& tape, Variable& x, float p) {
+  profile::Scope profile_scope("dropout");
   LOOM_CHECK(p >= 0.0f && p < 1.0f) << "dropout p=" << p;
   if (p == 0.0f) return x;
   const uint64_t seed = tape.next_seed();
@@ -29,7 +32,7 @@ Variable dropout(Tape& tape, Variable& x, float p) {
   const int64_t n = x.value().numel();
   kernels::dropout_forward(out.value().f32(), x.value().f32(), n, p, seed);
   if (out.requires_grad()) {
-    tape.record([&tape, out, x, n, p, seed]() mutable {
+    tape.record("dropout.backward", [&tape, out, x, n, p, seed]() mutable {
       if (!out.has_grad()) return;
       kernels::dropout_backward(tape.grad_of(x).f32(), out.grad().f32(), n, p, seed);
     });

@@ -1,11 +1,13 @@
 // layernorm: y = (x - mean) * rstd * w + b over the last dim; mean and rstd (one per row)
 // are saved for the backward (maths in kernels/reference/layernorm.h).
 #include "loom/autograd/ops.h"
+#include "loom/base/profile.h"
 #include "loom/kernels/layernorm.h"
 
 namespace loom {
 
 Variable layernorm(Tape& tape, Variable& x, Variable& weight, Variable& bias, float eps) {
+  profile::Scope profile_scope("layernorm");
   const int64_t C = x.value().dim(-1);
   const int64_t N = x.value().numel() / C;
   LOOM_CHECK_EQ(weight.value().numel(), C);
@@ -14,7 +16,7 @@ Variable layernorm(Tape& tape, Variable& x, Variable& weight, Variable& bias, fl
   kernels::layernorm_forward(out.value().f32(), mean.f32(), rstd.f32(), x.value().f32(),
                              weight.value().f32(), bias.defined() ? bias.value().f32() : nullptr, N, C, eps);
   if (out.requires_grad()) {
-    tape.record([&tape, out, x, weight, bias, mean, rstd, N, C]() mutable {
+    tape.record("layernorm.backward", [&tape, out, x, weight, bias, mean, rstd, N, C]() mutable {
       if (!out.has_grad()) return;
       // The kernel always produces dx; route it to a scratch buffer if x needs none.
       Tensor dx = x.requires_grad() ? tape.grad_of(x) : tape.zeros(x.shape());

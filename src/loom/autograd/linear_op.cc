@@ -1,11 +1,13 @@
 // linear: y = x W + b (kInOut, W (C, OC)) or y = x W^T + b (kOutIn, W (OC, C)).
 // Backward: dx += dy W^T (or dy W); dW += x^T dy (or dy^T x); db += sum over rows of dy.
 #include "loom/autograd/ops.h"
+#include "loom/base/profile.h"
 #include "loom/kernels/matmul.h"
 
 namespace loom {
 
 Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, WeightLayout layout) {
+  profile::Scope profile_scope("linear");
   const Tensor& w = weight.value();
   LOOM_CHECK_EQ(w.ndim(), 2);
   const int64_t C = layout == WeightLayout::kInOut ? w.dim(0) : w.dim(1);
@@ -20,7 +22,7 @@ Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, Weigh
   kernels::matmul_forward(out.value().f32(), x.value().f32(), w.f32(),
                           bias.defined() ? bias.value().f32() : nullptr, N, C, OC, layout);
   if (out.requires_grad()) {
-    tape.record([&tape, out, x, weight, bias, N, C, OC, layout]() mutable {
+    tape.record("linear.backward", [&tape, out, x, weight, bias, N, C, OC, layout]() mutable {
       if (!out.has_grad()) return;
       kernels::matmul_backward(x.requires_grad() ? tape.grad_of(x).f32() : nullptr,
                                weight.requires_grad() ? tape.grad_of(weight).f32() : nullptr,

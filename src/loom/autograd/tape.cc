@@ -2,6 +2,7 @@
 #include "loom/autograd/tape.h"
 
 #include "loom/base/check.h"
+#include "loom/base/profile.h"
 
 namespace loom {
 
@@ -24,9 +25,9 @@ bool Tape::needs_grad(std::initializer_list<const Variable*> inputs) const {
   return false;
 }
 
-void Tape::record(std::function<void()> backward_fn) {
+void Tape::record(const char* name, std::function<void()> backward_fn) {
   LOOM_CHECK(recording_) << "record() on a tape in inference mode";
-  backward_fns_.push_back(std::move(backward_fn));
+  backward_fns_.emplace_back(name, std::move(backward_fn));
 }
 
 Tensor& Tape::grad_of(Variable& v) {
@@ -40,7 +41,10 @@ void Tape::backward(Variable& loss, float seed_grad) {
   LOOM_CHECK_EQ(loss.value().numel(), 1) << "backward() needs a scalar loss";
   LOOM_CHECK(loss.requires_grad()) << "loss does not depend on any parameter";
   grad_of(loss).f32()[0] = seed_grad;
-  for (auto it = backward_fns_.rbegin(); it != backward_fns_.rend(); ++it) (*it)();
+  for (auto it = backward_fns_.rbegin(); it != backward_fns_.rend(); ++it) {
+    profile::Scope scope(it->first);
+    it->second();
+  }
   backward_fns_.clear();
 }
 

@@ -35,8 +35,9 @@ class Tape {
 
   // True if any of these needs a gradient and we are recording.
   bool needs_grad(std::initializer_list<const Variable*> inputs) const;
-  // Records a backward function (run in reverse order by backward()).
-  void record(std::function<void()> backward_fn);
+  // Records a backward function (run in reverse order by backward()). `name` (a string
+  // literal, e.g. "linear.backward") labels its time when profiling is on (base/profile.h).
+  void record(const char* name, std::function<void()> backward_fn);
   // The gradient tensor of `v`, created zeroed in the arena on first use. For parameters
   // it is their persistent heap gradient.
   Tensor& grad_of(Variable& v);
@@ -57,7 +58,7 @@ class Tape {
  private:
   Arena* arena_;
   bool recording_;
-  std::vector<std::function<void()>> backward_fns_;
+  std::vector<std::pair<const char*, std::function<void()>>> backward_fns_;
   uint64_t seed_ = 0;
   uint64_t calls_ = 0;
 };

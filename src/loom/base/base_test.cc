@@ -96,6 +96,7 @@ TEST(DType, NamesRoundTrip) {
 }  // namespace
 }  // namespace loom
 
+#include "loom/base/profile.h"
 #include "loom/base/sha1.h"
 #include "loom/base/sha256.h"
 
@@ -128,6 +129,27 @@ TEST(Sha1, KnownVectorsAndGitBlobIds) {
   // `printf 'hello\n' | git hash-object --stdin`
   EXPECT_EQ(git_blob_sha1("hello\n"), "ce013625030ba8dba906f756967f9e9ca394464a");
   EXPECT_EQ(git_blob_sha1(""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+}
+
+TEST(Profile, ScopesAddUpOnlyWhenEnabled) {
+  profile::set_enabled(false);
+  profile::clear();
+  { profile::Scope s("off"); }
+  EXPECT_TRUE(profile::snapshot().empty());
+  profile::set_enabled(true);
+  for (int i = 0; i < 3; ++i) {
+    profile::Scope s("on");
+  }
+  profile::add("big", 10.0);
+  profile::set_enabled(false);
+  const std::vector<profile::Entry> e = profile::snapshot();
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].name, "big");  // most time first
+  EXPECT_EQ(e[1].name, "on");
+  EXPECT_EQ(e[1].calls, 3);
+  EXPECT_GE(e[1].seconds, 0.0);
+  profile::clear();
+  EXPECT_TRUE(profile::snapshot().empty());
 }
 
 }  // namespace

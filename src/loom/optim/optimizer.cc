@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "loom/base/profile.h"
 #include "loom/kernels/optimizer.h"
 
 namespace loom::optim {
@@ -49,6 +50,7 @@ Optimizer::Optimizer(const OptimizerOptions& options, nn::NamedParameters params
 }
 
 void Optimizer::step(float lr) {
+  profile::Scope profile_scope("optimizer.step");
   ++step_;
   for (size_t i = 0; i < params_.size(); ++i) {
     Variable& p = params_[i].second;
@@ -101,6 +103,7 @@ Status Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& 
 }
 
 double clip_grad_norm(const nn::NamedParameters& params, double max_norm) {
+  profile::Scope profile_scope("clip_grad_norm");
   double ss = 0;
   for (const auto& [name, p] : params) ss += kernels::sum_squares(p.grad().f32(), p.grad().numel());
   const double norm = std::sqrt(ss);
