@@ -15,6 +15,12 @@ Environments (--envs): "best" gives PyTorch its best settings on this machine, f
 and for this command only: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (a Haswell core type
 halves OpenBLAS's GEMM here) and OMP_WAIT_POLICY=PASSIVE (OpenMP threads otherwise spin
 against OpenBLAS's); "as-is" runs with the environment as it was handed over.
+
+Debian's PyTorch does its matrix products through the system BLAS (libblas.so.3). With only the
+reference BLAS installed it is about 50 times slower than with OpenBLAS, which would make the
+comparison meaningless, so this script refuses to run until an optimized BLAS is selected:
+
+    apt-get install python3-torch libopenblas0-pthread
 """
 import argparse
 import json
@@ -71,6 +77,10 @@ def main():
     ap.add_argument("--no_profile", action="store_true",
                     help="skip the extra profiled loom run per measurement (LOOM_PROFILE; first environment only)")
     a = ap.parse_args()
+    blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    if not any(k in blas for k in ("openblas", "blis", "atlas", "mkl")):
+        sys.exit(f"compare.py: libblas.so.3 is {blas}, the reference BLAS; PyTorch would be measured far below its "
+                 "speed. Install an optimized one: apt-get install libopenblas0-pthread")
     if not os.path.exists(a.loom_bench):
         sys.exit(f"compare.py: {a.loom_bench} not found; build loom first (scripts/setup.sh)")
     torch_cmd = [sys.executable, os.path.join(HERE, "torch_bench.py")]
@@ -80,7 +90,9 @@ def main():
     probe = run_one([a.loom_bench, "probe", "--threads", str(a.threads)], env_for("best"))
     raw.append(probe)
     print(f"Machine limits ({a.threads} threads, measured now): fp32 FMA peak {probe['fma_gflops']:.0f} GFLOP/s "
-          f"({probe['fma_isa']}), oneDNN sgemm 2048^3 {probe['sgemm_2048_gflops']:.0f} GFLOP/s\n")
+          f"({probe['fma_isa']}), oneDNN sgemm 2048^3 {probe['sgemm_2048_gflops']:.0f} GFLOP/s, memory read "
+          f"{probe['read_gb_per_s']:.1f} GB/s (so fp32 batch-1 decoding of C1, about 124 M weights = 495 MB read per token, is "
+          f"bound near {probe['read_gb_per_s'] * 1e9 / 495e6:.0f} tokens/s)\n")
     print("| config | measurement | environment | loom tokens/s | PyTorch tokens/s | loom / PyTorch | "
           "loom GFLOP/s | PyTorch GFLOP/s | loom peak MB | PyTorch peak MB |")
     print("|---|---|---|---|---|---|---|---|---|---|")

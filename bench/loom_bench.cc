@@ -224,7 +224,9 @@ int bench_decode(const Args& a) {
     Tensor prompt = Tensor::empty({1, a.prompt}, DType::kI32);
     fill_random_ids(prompt, a.vocab, static_cast<uint64_t>(s) + 1);
     tape.reset();
+    loom::profile::set_enabled(false);  // the prompt is not timed, so not profiled either
     Variable logits = model.forward_cached(tape, prompt, cache);
+    loom::profile::set_enabled(a.profile);
     int32_t next = 0;
     double t0 = 0;
     for (int64_t i = 0; i < a.new_tokens; ++i) {
@@ -247,8 +249,9 @@ int bench_decode(const Args& a) {
   return 0;
 }
 
-// fp32 limits: oneDNN sgemm on a large square product, and a register-only FMA loop on every
-// thread (AVX-512 when present, else AVX2; 2 FLOPs per lane per FMA).
+// fp32 limits: oneDNN sgemm on a large square product, a register-only FMA loop on every
+// thread (AVX-512 when present, else AVX2; 2 FLOPs per lane per FMA), and memory read
+// bandwidth.
 __attribute__((target("avx512f"))) double fma_loop_avx512(int64_t iters) {
   __m512 acc[8];
   for (auto& r : acc) r = _mm512_set1_ps(0.0f);
@@ -275,6 +278,36 @@ __attribute__((target("avx2,fma"))) double fma_loop_avx2(int64_t iters) {
   return static_cast<double>(out[0]);
 }
 
+// Sums n floats (n a multiple of 64) with four independent vector accumulators, so the loop is
+// bound by memory, not by the latency of one add chain.
+__attribute__((target("avx512f"))) float read_sum_avx512(const float* p, size_t n) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i < n; i += 64) {
+    a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p + i));
+    a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p + i + 16));
+    a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p + i + 32));
+    a3 = _mm512_add_ps(a3, _mm512_loadu_ps(p + i + 48));
+  }
+  float out[16];
+  _mm512_storeu_ps(out, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  float s = 0;
+  for (float v : out) s += v;
+  return s;
+}
+
+__attribute__((target("avx2"))) float read_sum_avx2(const float* p, size_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i < n; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
+  }
+  float out[8];
+  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
+}
+
 int bench_probe(const Args& a) {
   const bool avx512 = __builtin_cpu_supports("avx512f");
   const int lanes = avx512 ? 16 : 8;
@@ -298,10 +331,30 @@ int bench_probe(const Args& a) {
     gemm_times.push_back(now() - t0);
   }
   const double gemm_gflops = 2.0 * static_cast<double>(n * n * n) / median(gemm_times) / 1e9;
+
+  // Read bandwidth: sum a 1 GiB buffer on every thread (what batch-1 decoding is bound by: it
+  // reads every weight once per token).
+  const size_t words = (size_t{1} << 30) / sizeof(float);
+  std::vector<float> big(words, 1.0f);
+  std::vector<double> read_times;
+  float total = 0;
+  for (int r = 0; r < 5; ++r) {
+    const double t0 = now();
+    float sum = 0;
+#pragma omp parallel reduction(+ : sum)
+    {
+      const size_t nt = static_cast<size_t>(omp_get_num_threads()), t = static_cast<size_t>(omp_get_thread_num());
+      const size_t per = words / nt / 64 * 64;
+      sum += avx512 ? read_sum_avx512(big.data() + t * per, per) : read_sum_avx2(big.data() + t * per, per);
+    }
+    read_times.push_back(now() - t0);
+    total += sum;
+  }
+  const double read_gbs = static_cast<double>(words * sizeof(float)) / median(read_times) / 1e9;
   std::printf("{\"side\":\"probe\",\"threads\":%d,\"fma_isa\":\"%s\",\"fma_gflops\":%.1f,\"sgemm_%lld_gflops\":%.1f,"
-              "\"sink\":%g}\n",
-              a.threads, avx512 ? "avx512" : "avx2", fma_gflops, static_cast<long long>(n), gemm_gflops,
-              sink + static_cast<double>(Cm[0]));
+              "\"read_gb_per_s\":%.1f,\"sink\":%g}\n",
+              a.threads, avx512 ? "avx512" : "avx2", fma_gflops, static_cast<long long>(n), gemm_gflops, read_gbs,
+              sink + static_cast<double>(Cm[0]) + static_cast<double>(total));
   return 0;
 }
 
