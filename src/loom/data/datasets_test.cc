@@ -5,16 +5,12 @@
 
 #include "loom/base/file.h"
 #include "loom/data/datasets.h"
+#include "loom/testing/test_support.h"
 
 namespace loom::data {
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  std::string d = ::testing::TempDir() + "loom_datasets_" + std::to_string(::getpid()) + "_" + name;
-  EXPECT_EQ(std::system(("rm -rf '" + d + "'").c_str()), 0);
-  EXPECT_TRUE(make_directories(d).ok());
-  return d;
-}
+std::string temp_dir(const std::string& name) { return testing::fresh_temp_dir("datasets", name); }
 
 TEST(Datasets, UnknownNameListsKnownOnes) {
   auto r = fetch_dataset("imagenet", {"/tmp", "", false});

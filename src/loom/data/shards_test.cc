@@ -10,16 +10,12 @@
 #include "loom/data/token_shards.h"
 #include "loom/tokenizers/bpe_trainer.h"
 #include "loom/tokenizers/char_tokenizer.h"
+#include "loom/testing/test_support.h"
 
 namespace loom::data {
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  std::string d = ::testing::TempDir() + "loom_shards_" + std::to_string(::getpid()) + "_" + name;
-  EXPECT_EQ(std::system(("rm -rf '" + d + "'").c_str()), 0);
-  EXPECT_TRUE(make_directories(d).ok());
-  return d;
-}
+std::string temp_dir(const std::string& name) { return testing::fresh_temp_dir("shards", name); }
 
 TEST(Shards, RoundTripBothWidthsAndStream) {
   std::string dir = temp_dir("rt");

@@ -16,6 +16,7 @@
 #include "loom/io/gguf_tokenizer.h"
 #include "loom/tokenizers/byte_level_bpe.h"
 #include "loom/tokenizers/utf8.h"
+#include "loom/testing/test_support.h"
 
 namespace loom {
 namespace {
@@ -167,46 +168,9 @@ TEST(Gguf, UnknownTensorTypesAreListedWithoutSize) {
 
 // --- tokenizers inside GGUF files ---
 
-std::string vocab_tests_dir() {
-  return env_or("LOOM_DATA_DIR", LOOM_DEFAULT_DATA_DIR) + "/tokenizers/llama.cpp-vocab-tests";
-}
+std::string vocab_tests_dir() { return testing::data_dir() + "/tokenizers/llama.cpp-vocab-tests"; }
 
-struct Golden {
-  std::string text;
-  std::vector<int32_t> ids;
-};
-
-// llama.cpp's .inp (texts separated by "\n__ggml_vocab_test__\n") and .out (ids per line).
-std::vector<Golden> read_golden(const std::string& stem) {
-  const std::string inp = read_file(stem + ".inp").value();
-  const std::string out = read_file(stem + ".out").value();
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<Golden> cases;
-  size_t pos = 0;
-  size_t line = 0;
-  while (pos < inp.size()) {
-    const size_t at = inp.find(sep, pos);
-    LOOM_CHECK(at != std::string::npos);
-    const size_t eol = out.find('\n', line);
-    LOOM_CHECK(eol != std::string::npos);
-    Golden g{inp.substr(pos, at - pos), {}};
-    const std::string ids = out.substr(line, eol - line);
-    for (size_t p = 0; p < ids.size();) {
-      if (ids[p] == ' ') {
-        ++p;
-        continue;
-      }
-      size_t q = ids.find(' ', p);
-      if (q == std::string::npos) q = ids.size();
-      g.ids.push_back(static_cast<int32_t>(std::stol(ids.substr(p, q - p))));
-      p = q;
-    }
-    cases.push_back(std::move(g));
-    pos = at + sep.size();
-    line = eol + 1;
-  }
-  return cases;
-}
+using Golden = testing::VocabVector;
 
 void expect_golden(const Tokenizer& tok, const std::vector<Golden>& cases, const std::string& family) {
   int failures = 0;
@@ -232,7 +196,7 @@ TEST_P(GgufGolden, MatchesLlamaCppVectors) {
   StatusOr<std::unique_ptr<Tokenizer>> tok = load_tokenizer_any(stem);
   ASSERT_TRUE(tok.ok()) << tok.status().to_string();
   EXPECT_EQ((*tok)->type_name(), "byte_bpe");
-  const std::vector<Golden> cases = read_golden(stem);
+  const std::vector<Golden> cases = testing::read_vocab_vectors(stem);
   ASSERT_GE(cases.size(), 40u);
   expect_golden(**tok, cases, GetParam());
 

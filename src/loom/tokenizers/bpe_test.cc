@@ -20,6 +20,7 @@
 #include "loom/tokenizers/byte_unicode.h"
 #include "loom/tokenizers/tokenizer.h"
 #include "loom/tokenizers/utf8.h"
+#include "loom/testing/test_support.h"
 
 namespace loom {
 namespace {
@@ -29,11 +30,7 @@ using nlohmann::json;
 std::string data_dir() { return env_or("LOOM_DATA_DIR", LOOM_DEFAULT_DATA_DIR); }
 std::string tokenizers_dir() { return data_dir() + "/tokenizers"; }
 
-std::string temp_dir(const std::string& name) {
-  std::string dir = ::testing::TempDir() + "loom_bpe_test_" + std::to_string(::getpid()) + "_" + name;
-  LOOM_CHECK(make_directories(dir).ok());
-  return dir;
-}
+std::string temp_dir(const std::string& name) { return testing::fresh_temp_dir("bpe_test", name); }
 
 std::vector<int32_t> encode_or_die(const Tokenizer& tok, std::string_view text) {
   StatusOr<std::vector<int32_t>> ids = tok.encode(text);
@@ -65,47 +62,9 @@ ByteLevelBpe build_or_die(ByteLevelBpeParts parts) {
 // ---------------------------------------------------------------------------------------
 // llama.cpp's GPT-2 vectors: ggml-vocab-gpt-2.gguf.inp / .out
 
-struct GoldenCase {
-  std::string text;
-  std::vector<int32_t> ids;
-};
+using GoldenCase = testing::VocabVector;
 
-std::vector<GoldenCase> read_golden(const std::string& stem) {
-  StatusOr<std::string> inp = read_file(stem + ".inp");
-  StatusOr<std::string> out = read_file(stem + ".out");
-  LOOM_CHECK(inp.ok() && out.ok()) << stem;
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> texts;
-  size_t pos = 0;
-  while (pos < inp->size()) {
-    const size_t at = inp->find(sep, pos);
-    LOOM_CHECK(at != std::string::npos) << "the .inp file must end with the separator";
-    texts.push_back(inp->substr(pos, at - pos));
-    pos = at + sep.size();
-  }
-  std::vector<GoldenCase> cases;
-  size_t line_start = 0;
-  for (const std::string& text : texts) {
-    const size_t line_end = out->find('\n', line_start);
-    LOOM_CHECK(line_end != std::string::npos);
-    GoldenCase c{text, {}};
-    std::string line = out->substr(line_start, line_end - line_start);
-    size_t p = 0;
-    while (p < line.size()) {
-      if (line[p] == ' ') {
-        ++p;
-        continue;
-      }
-      size_t q = line.find(' ', p);
-      if (q == std::string::npos) q = line.size();
-      c.ids.push_back(static_cast<int32_t>(std::stol(line.substr(p, q - p))));
-      p = q;
-    }
-    cases.push_back(std::move(c));
-    line_start = line_end + 1;
-  }
-  return cases;
-}
+std::vector<GoldenCase> read_golden(const std::string& stem) { return testing::read_vocab_vectors(stem); }
 
 // One way to get GPT-2's tokenizer from the shared data.
 struct Gpt2Source {

@@ -16,6 +16,7 @@
 #include "loom/tokenizers/char_tokenizer.h"
 #include "loom/tokenizers/tokenizer.h"
 #include "loom/tokenizers/utf8.h"
+#include "loom/testing/test_support.h"
 
 namespace loom {
 namespace {
@@ -25,11 +26,7 @@ using nlohmann::json;
 std::string data_dir() { return env_or("LOOM_DATA_DIR", LOOM_DEFAULT_DATA_DIR); }
 
 // A fresh directory for one test.
-std::string temp_dir(const std::string& name) {
-  std::string dir = ::testing::TempDir() + "loom_tokenizer_test_" + std::to_string(::getpid()) + "_" + name;
-  LOOM_CHECK(make_directories(dir).ok());
-  return dir;
-}
+std::string temp_dir(const std::string& name) { return testing::fresh_temp_dir("tokenizer_test", name); }
 
 CharTokenizer train_or_die(std::string_view text) {
   StatusOr<CharTokenizer> tok = CharTokenizer::train(text);

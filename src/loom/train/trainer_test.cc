@@ -14,17 +14,12 @@
 #include "loom/data/prepare.h"
 #include "loom/tokenizers/char_tokenizer.h"
 #include "loom/train/trainer.h"
+#include "loom/testing/test_support.h"
 
 namespace loom::train {
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  std::string d = ::testing::TempDir() + "loom_train_test_" + std::to_string(::getpid()) + "_" + name;
-  std::string cmd = "rm -rf '" + d + "'";
-  EXPECT_EQ(std::system(cmd.c_str()), 0);
-  EXPECT_TRUE(make_directories(d).ok());
-  return d;
-}
+std::string temp_dir(const std::string& name) { return testing::fresh_temp_dir("train_test", name); }
 
 // A small corpus with structure to learn.
 std::string corpus() {
