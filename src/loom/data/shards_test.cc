@@ -90,6 +90,18 @@ TEST(Shards, CorruptShardsAreRejected) {
   EXPECT_FALSE(none.ok());
 }
 
+// The shards of a prepared directory, train then val, as one id sequence.
+std::vector<int32_t> read_prepared(const std::string& out_dir) {
+  auto train = open_split(out_dir, "train");
+  auto val = open_split(out_dir, "val");
+  LOOM_CHECK(train.ok() && val.ok());
+  ShardStream ts(std::move(train).value()), vs(std::move(val).value());
+  std::vector<int32_t> all(ts.size() + vs.size());
+  ts.read(0, ts.size(), all.data());
+  vs.read(0, vs.size(), all.data() + ts.size());
+  return all;
+}
+
 TEST(Prepare, StreamingEqualsWholeTextEncoding) {
   std::string dir = temp_dir("prep");
   std::string text;
@@ -112,25 +124,9 @@ TEST(Prepare, StreamingEqualsWholeTextEncoding) {
   auto val = open_split(o.out_dir, "val");
   ASSERT_TRUE(train.ok() && val.ok());
   EXPECT_GT(train->size(), 1u);
-  ShardStream ts(std::move(train).value()), vs(std::move(val).value());
-  std::vector<int32_t> all(ts.size() + vs.size());
-  ts.read(0, ts.size(), all.data());
-  vs.read(0, vs.size(), all.data() + ts.size());
-  EXPECT_EQ(all, tok.encode(text).value());
+  EXPECT_EQ(read_prepared(o.out_dir), tok.encode(text).value());
   EXPECT_TRUE(file_exists(join_path(o.out_dir, "meta.json")));
   EXPECT_TRUE(file_exists(join_path(o.out_dir, "tokenizer.json")));
-}
-
-// The shards of a prepared directory, train then val, as one id sequence.
-std::vector<int32_t> read_prepared(const std::string& out_dir) {
-  auto train = open_split(out_dir, "train");
-  auto val = open_split(out_dir, "val");
-  LOOM_CHECK(train.ok() && val.ok());
-  ShardStream ts(std::move(train).value()), vs(std::move(val).value());
-  std::vector<int32_t> all(ts.size() + vs.size());
-  ts.read(0, ts.size(), all.data());
-  vs.read(0, vs.size(), all.data() + ts.size());
-  return all;
 }
 
 // With byte-level BPE the chunk cuts matter: a cut inside a pre-token (e.g. between the two

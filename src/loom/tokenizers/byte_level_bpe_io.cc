@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "loom/base/check.h"
 #include "loom/base/file.h"
 #include "loom/tokenizers/byte_level_bpe.h"
 #include "loom/tokenizers/json_util.h"
@@ -115,19 +114,24 @@ Status check_byte_level(const json& p, const std::string& where, bool with_regex
   return ok_status();
 }
 
-// The pre_tokenizer Hugging Face writes for StarCoder and Falcon.
-json sequence_pre_tokenizer(PreTokenizerKind kind) {
+// The pre_tokenizer Hugging Face writes for a family: GPT-2's ByteLevel alone, or the
+// Sequence of StarCoder and Falcon.
+json pre_tokenizer_json(PreTokenizerKind kind) {
   const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
   json list = json::array();
-  if (kind == PreTokenizerKind::kStarcoder) {
-    list.push_back({{"type", "Digits"}, {"individual_digits", true}});
-    list.push_back(byte_level);
-  } else {
-    LOOM_CHECK(kind == PreTokenizerKind::kFalcon);
-    list.push_back({{"type", "Punctuation"}, {"behavior", "Contiguous"}});
-    list.push_back(byte_level);
-    list.push_back({{"type", "Digits"}, {"individual_digits", false}});
-    list.push_back({{"type", "Split"}, {"pattern", {{"Regex", "[0-9][0-9][0-9]"}}}, {"behavior", "Isolated"}, {"invert", false}});
+  switch (kind) {
+    case PreTokenizerKind::kGpt2:
+      return byte_level;
+    case PreTokenizerKind::kStarcoder:
+      list.push_back({{"type", "Digits"}, {"individual_digits", true}});
+      list.push_back(byte_level);
+      break;
+    case PreTokenizerKind::kFalcon:
+      list.push_back({{"type", "Punctuation"}, {"behavior", "Contiguous"}});
+      list.push_back(byte_level);
+      list.push_back({{"type", "Digits"}, {"individual_digits", false}});
+      list.push_back({{"type", "Split"}, {"pattern", {{"Regex", "[0-9][0-9][0-9]"}}}, {"behavior", "Isolated"}, {"invert", false}});
+      break;
   }
   return {{"type", "Sequence"}, {"pretokenizers", std::move(list)}};
 }
@@ -161,7 +165,7 @@ StatusOr<PreTokenizerKind> read_pre_tokenizer(const json& root) {
   // The families Hugging Face writes as a Sequence of its own pre-tokenizers.
   if (type == "Sequence")
     for (PreTokenizerKind kind : {PreTokenizerKind::kStarcoder, PreTokenizerKind::kFalcon})
-      if (same_pre_tokenizer(*p, sequence_pre_tokenizer(kind))) return kind;
+      if (same_pre_tokenizer(*p, pre_tokenizer_json(kind))) return kind;
   // Sequence [Split(regex, Isolated), ByteLevel(use_regex: false)]: how files name a family
   // by its regex.
   if (type == "Sequence") {
@@ -334,24 +338,13 @@ json ByteLevelBpe::to_json() const {
   model["vocab"] = std::move(vocab);
   model["merges"] = std::move(merges);
 
-  const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
-  json pre_tokenizer;
-  switch (pre_tokenizer_) {
-    case PreTokenizerKind::kGpt2:
-      pre_tokenizer = byte_level;
-      break;
-    case PreTokenizerKind::kStarcoder:
-    case PreTokenizerKind::kFalcon:
-      pre_tokenizer = sequence_pre_tokenizer(pre_tokenizer_);
-      break;
-  }
   json root = json::object();
   root["version"] = "1.0";
   root["truncation"] = nullptr;
   root["padding"] = nullptr;
   root["added_tokens"] = std::move(added);
   root["normalizer"] = nullptr;
-  root["pre_tokenizer"] = std::move(pre_tokenizer);
+  root["pre_tokenizer"] = pre_tokenizer_json(pre_tokenizer_);
   // What HF writes for GPT-2: the post-processor and decoder only trim offsets / map bytes.
   root["post_processor"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", false}, {"use_regex", true}};
   root["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};

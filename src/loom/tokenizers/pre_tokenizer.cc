@@ -23,24 +23,6 @@ bool is_white_space(char32_t cp) {
          cp == 0x205F || cp == 0x3000;
 }
 
-CharClass class_from_category(char32_t cp) {
-  if (is_white_space(cp)) return CharClass::kWhitespace;
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
-    case UTF8PROC_CATEGORY_LU:
-    case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
-      return CharClass::kLetter;
-    case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_NO:
-      return CharClass::kNumber;
-    default:
-      return CharClass::kOther;
-  }
-}
-
 // The classes the scanners work with: CharClass plus kBoundary, the characters a family cuts
 // out before the GPT-2 regex runs (StarCoder: each \p{N}; Falcon: runs of punctuation). A
 // GPT-2 run never continues over a boundary character, and whitespace before one is scanned
@@ -87,8 +69,21 @@ constexpr std::array<Cls, 128> make_ascii_cls() {
 template <PreTokenizerKind K>
 constexpr std::array<Cls, 128> kAsciiCls = make_ascii_cls<K>();
 
-bool is_unicode_punct(char32_t cp) {
+// The class of a non-ASCII code point for family K, from one utf8proc category lookup.
+template <PreTokenizerKind K>
+Cls cls_of(char32_t cp) {
+  if (is_white_space(cp)) return Cls::kWhitespace;
   switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+      return Cls::kLetter;
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+      return K == PreTokenizerKind::kStarcoder ? Cls::kBoundary : Cls::kNumber;
     case UTF8PROC_CATEGORY_PC:
     case UTF8PROC_CATEGORY_PD:
     case UTF8PROC_CATEGORY_PS:
@@ -96,9 +91,9 @@ bool is_unicode_punct(char32_t cp) {
     case UTF8PROC_CATEGORY_PI:
     case UTF8PROC_CATEGORY_PF:
     case UTF8PROC_CATEGORY_PO:
-      return true;
+      return K == PreTokenizerKind::kFalcon ? Cls::kBoundary : Cls::kOther;
     default:
-      return false;
+      return Cls::kOther;
   }
 }
 
@@ -115,10 +110,7 @@ inline CharInfo char_at(std::string_view text, size_t pos) {
   char32_t cp;
   size_t len;
   if (!decode_utf8(text, pos, &cp, &len)) return {Cls::kOther, 1};
-  Cls cls = to_cls(class_from_category(cp));
-  if (K == PreTokenizerKind::kStarcoder && cls == Cls::kNumber) cls = Cls::kBoundary;
-  if (K == PreTokenizerKind::kFalcon && cls == Cls::kOther && is_unicode_punct(cp)) cls = Cls::kBoundary;
-  return {cls, len};
+  return {cls_of<K>(cp), len};
 }
 
 // The end of the run of `cls` characters starting at `pos`.
@@ -214,7 +206,7 @@ inline bool is_ascii_space(char c) { return c == ' ' || (c >= 0x09 && c <= 0x0D)
 
 CharClass char_class(char32_t cp) {
   if (cp < 0x80) return kAsciiClasses[cp];
-  return class_from_category(cp);
+  return static_cast<CharClass>(cls_of<PreTokenizerKind::kGpt2>(cp));
 }
 
 std::string_view pre_tokenizer_name(PreTokenizerKind kind) {
