@@ -30,6 +30,7 @@
 #include "loom/base/profile.h"
 #include "loom/base/rng.h"
 #include "loom/base/threads.h"
+#include "loom/kernels/matmul.h"
 #include "loom/models/gpt.h"
 #include "loom/optim/optimizer.h"
 
@@ -316,21 +317,33 @@ int bench_probe(const Args& a) {
   double sink = 0;
   for (int r = 0; r < 5; ++r) {
     const double t0 = now();
-#pragma omp parallel reduction(+ : sink)
-    sink += avx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters);
+    std::vector<double> part(static_cast<size_t>(a.threads), 0.0);
+    loom::parallel_region([&](int tid, int) {
+      part[static_cast<size_t>(tid)] = avx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters);
+    });
     fma_times.push_back(now() - t0);
+    for (double p : part) sink += p;
   }
   const double fma_gflops = 2.0 * lanes * 8.0 * static_cast<double>(iters) * a.threads / median(fma_times) / 1e9;
 
   const int64_t n = 2048;
   std::vector<float> A(static_cast<size_t>(n * n), 0.5f), B(static_cast<size_t>(n * n), 0.25f), Cm(static_cast<size_t>(n * n));
   std::vector<double> gemm_times;
+  omp_set_num_threads(a.threads);  // oneDNN's own OpenMP threading, for comparison
   for (int r = 0; r < 5; ++r) {
     const double t0 = now();
     dnnl_sgemm('N', 'N', n, n, n, 1.0f, A.data(), n, B.data(), n, 0.0f, Cm.data(), n);
     gemm_times.push_back(now() - t0);
   }
   const double gemm_gflops = 2.0 * static_cast<double>(n * n * n) / median(gemm_times) / 1e9;
+  // The same product through loom's GEMM (split over loom's thread pool).
+  std::vector<double> loom_gemm_times;
+  for (int r = 0; r < 5; ++r) {
+    const double t0 = now();
+    loom::kernels::gemm(false, false, n, n, n, 1.0f, A.data(), n, B.data(), n, 0.0f, Cm.data(), n);
+    loom_gemm_times.push_back(now() - t0);
+  }
+  const double loom_gemm_gflops = 2.0 * static_cast<double>(n * n * n) / median(loom_gemm_times) / 1e9;
 
   // Read bandwidth: sum a 1 GiB buffer on every thread (what batch-1 decoding is bound by: it
   // reads every weight once per token).
@@ -340,20 +353,21 @@ int bench_probe(const Args& a) {
   float total = 0;
   for (int r = 0; r < 5; ++r) {
     const double t0 = now();
-    float sum = 0;
-#pragma omp parallel reduction(+ : sum)
-    {
-      const size_t nt = static_cast<size_t>(omp_get_num_threads()), t = static_cast<size_t>(omp_get_thread_num());
-      const size_t per = words / nt / 64 * 64;
-      sum += avx512 ? read_sum_avx512(big.data() + t * per, per) : read_sum_avx2(big.data() + t * per, per);
-    }
+    std::vector<float> part(static_cast<size_t>(a.threads), 0.0f);
+    loom::parallel_region([&](int tid, int nt) {
+      const size_t per = words / static_cast<size_t>(nt) / 64 * 64, t = static_cast<size_t>(tid);
+      part[t] = avx512 ? read_sum_avx512(big.data() + t * per, per) : read_sum_avx2(big.data() + t * per, per);
+    });
     read_times.push_back(now() - t0);
+    float sum = 0;
+    for (float p : part) sum += p;
     total += sum;
   }
   const double read_gbs = static_cast<double>(words * sizeof(float)) / median(read_times) / 1e9;
   std::printf("{\"side\":\"probe\",\"threads\":%d,\"fma_isa\":\"%s\",\"fma_gflops\":%.1f,\"sgemm_%lld_gflops\":%.1f,"
-              "\"read_gb_per_s\":%.1f,\"sink\":%g}\n",
-              a.threads, avx512 ? "avx512" : "avx2", fma_gflops, static_cast<long long>(n), gemm_gflops, read_gbs,
+              "\"loom_gemm_%lld_gflops\":%.1f,\"read_gb_per_s\":%.1f,\"sink\":%g}\n",
+              a.threads, avx512 ? "avx512" : "avx2", fma_gflops, static_cast<long long>(n), gemm_gflops,
+              static_cast<long long>(n), loom_gemm_gflops, read_gbs,
               sink + static_cast<double>(Cm[0]) + static_cast<double>(total));
   return 0;
 }

@@ -154,3 +154,84 @@ TEST(Profile, ScopesAddUpOnlyWhenEnabled) {
 
 }  // namespace
 }  // namespace loom
+
+#include <atomic>
+#include <thread>
+
+#include "loom/base/threads.h"
+
+TEST(Threads, ParallelForCoversEveryIndexOnceInStaticChunks) {
+  for (int threads : {1, 2, 3, 5}) {
+    loom::set_num_threads(threads);
+    EXPECT_EQ(loom::num_threads(), threads);
+    for (int64_t n : {0, 1, 2, 7, 1000}) {
+      std::vector<int> hits(static_cast<size_t>(n), 0);
+      std::vector<std::pair<int64_t, int64_t>> ranges(static_cast<size_t>(threads), {-1, -1});
+      loom::parallel_for(n, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) ++hits[static_cast<size_t>(i)];
+      });
+      for (int h : hits) EXPECT_EQ(h, 1) << "threads " << threads << " n " << n;
+      // min_per_thread: fewer than 2 * 600 items run as one chunk on the caller.
+      int calls = 0;
+      const auto caller = std::this_thread::get_id();
+      bool on_caller = true;
+      loom::parallel_for(n, [&](int64_t lo, int64_t hi) {
+        ++calls;
+        on_caller = on_caller && std::this_thread::get_id() == caller;
+        EXPECT_EQ(lo, 0);
+        EXPECT_EQ(hi, n);
+      }, 600);
+      EXPECT_EQ(calls, n > 0 ? 1 : 0);
+      EXPECT_TRUE(on_caller);
+    }
+  }
+  loom::set_num_threads(2);
+}
+
+TEST(Threads, RegionRunsOnDistinctThreadsAndNestedCallsRunInline) {
+  loom::set_num_threads(3);
+  std::vector<std::thread::id> ids(3);
+  std::atomic<int> inner_calls{0};
+  loom::parallel_region([&](int tid, int nt) {
+    EXPECT_EQ(nt, 3);
+    ids[static_cast<size_t>(tid)] = std::this_thread::get_id();
+    const auto me = std::this_thread::get_id();
+    loom::parallel_for(100, [&](int64_t lo, int64_t hi) {  // nested: inline, whole range
+      EXPECT_EQ(std::this_thread::get_id(), me);
+      EXPECT_EQ(lo, 0);
+      EXPECT_EQ(hi, 100);
+      ++inner_calls;
+    });
+  });
+  EXPECT_EQ(inner_calls.load(), 3);
+  EXPECT_EQ(ids[0], std::this_thread::get_id());
+  EXPECT_NE(ids[0], ids[1]);
+  EXPECT_NE(ids[1], ids[2]);
+  EXPECT_NE(ids[0], ids[2]);
+  loom::set_num_threads(2);
+}
+
+TEST(Threads, DynamicVisitsEveryItemAndConcurrentCallersBothFinish) {
+  loom::set_num_threads(2);
+  // Two application threads share the pool: one gets it, the other runs inline; both
+  // see every one of their items exactly once, many times over (also after workers slept).
+  auto run = [](int64_t n, int rounds, std::atomic<int64_t>* sum) {
+    for (int r = 0; r < rounds; ++r) {
+      std::vector<std::atomic<int>> seen(static_cast<size_t>(n));
+      loom::parallel_dynamic(n, [&](int tid, int64_t i) {
+        EXPECT_GE(tid, 0);
+        EXPECT_LT(tid, 2);
+        seen[static_cast<size_t>(i)].fetch_add(1);
+      });
+      for (auto& s : seen) EXPECT_EQ(s.load(), 1);
+      *sum += n;
+      if (r % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));  // let workers sleep
+    }
+  };
+  std::atomic<int64_t> a{0}, b{0};
+  std::thread other(run, 37, 300, &b);
+  run(53, 300, &a);
+  other.join();
+  EXPECT_EQ(a.load(), 53 * 300);
+  EXPECT_EQ(b.load(), 37 * 300);
+}

@@ -1,17 +1,194 @@
-// OpenMP-backed thread settings.
+// The thread pool: one job at a time, published through an epoch counter that workers spin
+// on, then sleep on a condition variable when no job has come for a while.
 #include "loom/base/threads.h"
 
 #include <omp.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include "loom/base/check.h"
+#include "loom/base/env.h"
 
 namespace loom {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+// How long an idle worker spins before it sleeps.
+constexpr auto kSpin = std::chrono::microseconds(1000);
+
+thread_local bool t_in_region = false;
+
+class Pool {
+ public:
+  explicit Pool(int n) : size_(n) {
+    for (int tid = 1; tid < n; ++tid) workers_.emplace_back([this, tid] { work(tid); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lk(sleep_mu_);
+      stop_ = true;
+      epoch_.fetch_add(1);
+    }
+    sleep_cv_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  int size() const { return size_; }
+
+  // Runs a region if the pool is free; returns false (and runs nothing) if another
+  // application thread holds it.
+  bool try_run(detail::RegionFn fn, void* ctx, int want) {
+    std::unique_lock<std::mutex> busy(run_mu_, std::try_to_lock);
+    if (!busy.owns_lock()) return false;
+    const int nt = want < size_ ? want : size_;
+    fn_ = fn;
+    ctx_ = ctx;
+    nthreads_ = nt;
+    remaining_.store(size_ - 1, std::memory_order_relaxed);
+    epoch_.fetch_add(1);  // seq_cst: ordered against the sleepers_ load below
+    if (sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> lk(sleep_mu_);
+      sleep_cv_.notify_all();
+    }
+    t_in_region = true;
+    fn(ctx, 0, nt);
+    t_in_region = false;
+    while (remaining_.load(std::memory_order_acquire) != 0) cpu_relax();
+    return true;
+  }
+
+ private:
+  void work(int tid) {
+    omp_set_num_threads(1);  // OpenMP code called from a job (oneDNN) stays on this thread
+    uint64_t seen = 0;
+    for (;;) {
+      uint64_t e = epoch_.load(std::memory_order_acquire);
+      if (e == seen) {
+        const auto until = std::chrono::steady_clock::now() + kSpin;
+        for (int i = 0; (e = epoch_.load(std::memory_order_acquire)) == seen; ++i) {
+          cpu_relax();
+          if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) {
+            std::unique_lock<std::mutex> lk(sleep_mu_);
+            sleepers_.fetch_add(1);  // seq_cst: ordered against the epoch_ load in wait()
+            sleep_cv_.wait(lk, [&] { return epoch_.load() != seen; });
+            sleepers_.fetch_sub(1);
+          }
+        }
+      }
+      seen = e;
+      if (stop_) return;
+      if (tid < nthreads_) {
+        t_in_region = true;
+        fn_(ctx_, tid, nthreads_);
+        t_in_region = false;
+      }
+      remaining_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  const int size_;
+  std::vector<std::thread> workers_;
+  std::mutex run_mu_;  // one region at a time
+  // Job fields: written by the caller before the epoch increment, read by workers after.
+  detail::RegionFn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  int nthreads_ = 1;
+  bool stop_ = false;
+  alignas(64) std::atomic<uint64_t> epoch_{0};
+  alignas(64) std::atomic<int> remaining_{0};
+  alignas(64) std::atomic<int> sleepers_{0};
+  std::mutex sleep_mu_;
+  std::condition_variable sleep_cv_;
+};
+
+int parse_count(const char* name) {
+  const std::string v = env_or(name, "");
+  if (v.empty()) return 0;
+  char* end = nullptr;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  // OMP_NUM_THREADS may be a list ("4,2"): its first entry is the outer level's count.
+  if (end != v.c_str() && (*end == '\0' || *end == ',') && n >= 1 && n <= 4096)
+    return static_cast<int>(n);
+  std::fprintf(stderr, "loom: ignoring %s='%s': expected a thread count from 1 to 4096\n", name,
+               v.c_str());
+  return 0;
+}
+
+int default_threads() {
+  if (int n = parse_count("LOOM_NUM_THREADS")) return n;
+  if (int n = parse_count("OMP_NUM_THREADS")) return n;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+// The pool is created on first use and replaced by set_num_threads; the holder joins its
+// workers at exit.
+struct PoolHolder {
+  std::atomic<Pool*> pool{nullptr};
+  std::mutex mu;  // serializes creation and replacement
+  ~PoolHolder() { delete pool.load(); }
+};
+PoolHolder g_holder;
+
+Pool& pool() {
+  Pool* p = g_holder.pool.load(std::memory_order_acquire);
+  if (p) return *p;
+  std::lock_guard<std::mutex> lk(g_holder.mu);
+  p = g_holder.pool.load(std::memory_order_acquire);
+  if (!p) {
+    p = new Pool(default_threads());
+    g_holder.pool.store(p, std::memory_order_release);
+  }
+  return *p;
+}
+
+}  // namespace
 
 void set_num_threads(int n) {
   LOOM_CHECK_GE(n, 1);
-  omp_set_num_threads(n);
+  LOOM_CHECK(!t_in_region) << "set_num_threads called from inside a parallel region";
+  std::lock_guard<std::mutex> lk(g_holder.mu);
+  Pool* old = g_holder.pool.load(std::memory_order_acquire);
+  if (old && old->size() == n) return;
+  g_holder.pool.store(new Pool(n), std::memory_order_release);
+  delete old;  // joins its workers; the caller must not be running parallel work meanwhile
 }
 
-int num_threads() { return omp_get_max_threads(); }
+int num_threads() { return pool().size(); }
+
+namespace detail {
+
+void run_region(RegionFn fn, void* ctx, int want) {
+  LOOM_CHECK_GE(want, 1);
+  if (t_in_region || want == 1 || !pool().try_run(fn, ctx, want)) {
+    const bool outer = t_in_region;
+    t_in_region = true;
+    fn(ctx, 0, 1);
+    t_in_region = outer;
+  }
+}
+
+}  // namespace detail
+
+OmpSerialScope::OmpSerialScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+OmpSerialScope::~OmpSerialScope() { omp_set_num_threads(saved_); }
 
 }  // namespace loom

@@ -1,11 +1,89 @@
-// The one thread pool. loom runs all parallel work (its own kernels and oneDNN's GEMM) on
-// the OpenMP runtime, so there is never a second pool spinning against the first.
+// The one thread pool. All of loom's parallel work (its kernels, oneDNN's GEMM called one
+// partition per thread, tokenization, data preparation) runs on this pool, so there is never
+// a second pool spinning against the first.
+//
+// Workers spin for about a millisecond after each job before they sleep: a training step is
+// a few hundred short parallel regions, and waking a sleeping thread costs tens of
+// microseconds each time. The pool does not depend on OpenMP's wait policy; OpenMP itself is
+// kept at one thread inside every pool thread (OmpSerialScope below).
+//
+// Calls from inside a running job, from a second application thread while the pool is busy,
+// or with one thread configured run inline on the caller: never a deadlock, never nested
+// oversubscription.
 #pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <type_traits>
 
 namespace loom {
 
-// Sets the number of threads for all later parallel regions. n >= 1.
+// Sets the number of threads (the caller plus n - 1 workers) for all later parallel work.
+// n >= 1. The default is LOOM_NUM_THREADS, else OMP_NUM_THREADS, else the hardware's count.
 void set_num_threads(int n);
 int num_threads();
+
+namespace detail {
+using RegionFn = void (*)(void* ctx, int tid, int nthreads);
+// Runs fn(ctx, tid, nthreads) once on each of `want` threads (1 <= want; clamped to the pool
+// size); the caller is tid 0. Returns when all have finished.
+void run_region(RegionFn fn, void* ctx, int want);
+}  // namespace detail
+
+// Calls body(tid, nthreads) once on every pool thread; tid 0 is the caller.
+template <class F>
+void parallel_region(F&& body, int want = 1 << 30) {
+  using Fn = std::remove_reference_t<F>;
+  detail::run_region([](void* c, int tid, int nt) { (*static_cast<Fn*>(c))(tid, nt); },
+                     const_cast<void*>(static_cast<const void*>(&body)), want);
+}
+
+// Splits [0, n) into one contiguous chunk per thread and calls body(begin, end) for each
+// non-empty chunk. The split depends only on n and the thread count (deterministic). With
+// fewer than 2 * min_per_thread items the work runs inline on the caller.
+template <class F>
+void parallel_for(int64_t n, F&& body, int64_t min_per_thread = 1) {
+  if (n <= 0) return;
+  const int64_t by_size = min_per_thread > 0 ? n / min_per_thread : n;
+  if (by_size < 2 || num_threads() == 1) {
+    body(int64_t{0}, n);
+    return;
+  }
+  const int want = by_size < (1 << 30) ? static_cast<int>(by_size) : (1 << 30);
+  parallel_region(
+      [&](int tid, int nt) {
+        const int64_t lo = n * tid / nt, hi = n * (tid + 1) / nt;
+        if (lo < hi) body(lo, hi);
+      },
+      want);
+}
+
+// Calls body(tid, i) for every i in [0, n), handing out indices one at a time to whichever
+// thread is free (for items of very different cost, e.g. text chunks).
+template <class F>
+void parallel_dynamic(int64_t n, F&& body) {
+  if (n <= 0) return;
+  std::atomic<int64_t> next{0};
+  parallel_region(
+      [&](int tid, int) {
+        for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
+             i = next.fetch_add(1, std::memory_order_relaxed))
+          body(tid, i);
+      },
+      n < (1 << 30) ? static_cast<int>(n) : (1 << 30));
+}
+
+// While alive, OpenMP regions started by this thread (e.g. inside a oneDNN call) run on
+// this thread alone; the previous setting is restored on exit.
+class OmpSerialScope {
+ public:
+  OmpSerialScope();
+  ~OmpSerialScope();
+  OmpSerialScope(const OmpSerialScope&) = delete;
+  OmpSerialScope& operator=(const OmpSerialScope&) = delete;
+
+ private:
+  int saved_;
+};
 
 }  // namespace loom

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loom/base/file.h"
+#include "loom/base/threads.h"
 #include "loom/data/token_shards.h"
 
 namespace loom::data {
@@ -129,8 +130,8 @@ StatusOr<PrepareResult> prepare_corpus(const Tokenizer& tokenizer, const Prepare
   auto flush = [&]() -> Status {
     std::vector<std::vector<int32_t>> ids(batch.size());
     std::vector<Status> errors(batch.size());
-#pragma omp parallel for schedule(dynamic, 1)
-    for (size_t i = 0; i < batch.size(); ++i) {
+    parallel_dynamic(static_cast<int64_t>(batch.size()), [&](int, int64_t k) {
+      const auto i = static_cast<size_t>(k);
       auto e = tokenizer.encode(batch[i].text);
       if (e.ok()) {
         ids[i] = std::move(e).value();
@@ -138,7 +139,7 @@ StatusOr<PrepareResult> prepare_corpus(const Tokenizer& tokenizer, const Prepare
       } else {
         errors[i] = e.status();
       }
-    }
+    });
     for (size_t i = 0; i < batch.size(); ++i) {
       LOOM_RETURN_IF_ERROR(errors[i]);
       LOOM_RETURN_IF_ERROR((batch[i].val ? val : train).append(ids[i]));

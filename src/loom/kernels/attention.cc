@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/kernels/fast_math.h"
 #include "loom/kernels/multiversion.h"
@@ -75,19 +76,17 @@ void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int6
   if (use_reference()) return reference::attention_forward<float>(out, lse, qkv, B, T, C, NH);
   const int64_t HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-#pragma omp parallel
-  {
+  parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
     std::vector<float> s(static_cast<size_t>(T));
-#pragma omp for collapse(2) schedule(static)
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t h = 0; h < NH; ++h) {
-        const float* base = qkv + b * T * 3 * C + h * HS;
-        for (int64_t t = 0; t < T; ++t)
-          lse[(b * NH + h) * T + t] = attend_row(out + (b * T + t) * C + h * HS, s.data(),
-                                                 base + t * 3 * C, base + C, base + 2 * C, 3 * C,
-                                                 t + 1, HS, scale);
-      }
-  }
+    for (int64_t bh = lo; bh < hi; ++bh) {
+      const int64_t b = bh / NH, h = bh % NH;
+      const float* base = qkv + b * T * 3 * C + h * HS;
+      for (int64_t t = 0; t < T; ++t)
+        lse[(b * NH + h) * T + t] = attend_row(out + (b * T + t) * C + h * HS, s.data(),
+                                               base + t * 3 * C, base + C, base + 2 * C, 3 * C,
+                                               t + 1, HS, scale);
+    }
+  });
 }
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
@@ -96,11 +95,14 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
     return reference::attention_backward<float>(dqkv, dout, qkv, out, lse, B, T, C, NH);
   const int64_t HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < NH; ++h)
-      attention_backward_head(dqkv + b * T * 3 * C + h * HS, dout + b * T * C + h * HS, qkv + b * T * 3 * C + h * HS,
-                              out + b * T * C + h * HS, lse + (b * NH + h) * T, T, C, HS, scale);
+  parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
+    for (int64_t bh = lo; bh < hi; ++bh) {
+      const int64_t b = bh / NH, h = bh % NH;
+      attention_backward_head(dqkv + b * T * 3 * C + h * HS, dout + b * T * C + h * HS,
+                              qkv + b * T * 3 * C + h * HS, out + b * T * C + h * HS,
+                              lse + (b * NH + h) * T, T, C, HS, scale);
+    }
+  });
 }
 
 void attention_cached_forward(float* out, const float* q, const float* kcache, const float* vcache,
@@ -109,17 +111,15 @@ void attention_cached_forward(float* out, const float* q, const float* kcache, c
     return reference::attention_cached_forward<float>(out, q, kcache, vcache, B, Tq, past, S, C, NH);
   const int64_t HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-#pragma omp parallel
-  {
+  parallel_for(B * NH * Tq, [&](int64_t lo, int64_t hi) {
     std::vector<float> s(static_cast<size_t>(past + Tq));
-#pragma omp for collapse(3) schedule(static)
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t h = 0; h < NH; ++h)
-        for (int64_t t = 0; t < Tq; ++t)
-          attend_row(out + (b * Tq + t) * C + h * HS, s.data(), q + (b * Tq + t) * C + h * HS,
-                     kcache + b * S * C + h * HS, vcache + b * S * C + h * HS, C, past + t + 1, HS,
-                     scale);
-  }
+    for (int64_t i = lo; i < hi; ++i) {
+      const int64_t b = i / (NH * Tq), h = i / Tq % NH, t = i % Tq;
+      attend_row(out + (b * Tq + t) * C + h * HS, s.data(), q + (b * Tq + t) * C + h * HS,
+                 kcache + b * S * C + h * HS, vcache + b * S * C + h * HS, C, past + t + 1, HS,
+                 scale);
+    }
+  });
 }
 
 }  // namespace loom::kernels

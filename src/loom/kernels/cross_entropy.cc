@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/kernels/fast_math.h"
 #include "loom/kernels/multiversion.h"
@@ -35,26 +36,28 @@ void cross_entropy_forward(float* losses, float* lse, const float* logits, const
                            int64_t N, int64_t V) {
   if (use_reference())
     return reference::cross_entropy_forward<float>(losses, lse, logits, targets, N, V);
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
-    const float* x = logits + n * V;
-    lse[n] = row_lse(x, V);
-    losses[n] = targets[n] < 0 ? 0.0f : lse[n] - x[targets[n]];
-  }
+  parallel_for(N, [&](int64_t lo, int64_t hi) {
+    for (int64_t n = lo; n < hi; ++n) {
+      const float* x = logits + n * V;
+      lse[n] = row_lse(x, V);
+      losses[n] = targets[n] < 0 ? 0.0f : lse[n] - x[targets[n]];
+    }
+  });
 }
 
 void cross_entropy_backward(float* dlogits, const float* logits, const float* lse,
                             const int32_t* targets, const float* dlosses, int64_t N, int64_t V) {
   if (use_reference())
     return reference::cross_entropy_backward<float>(dlogits, logits, lse, targets, dlosses, N, V);
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
-    if (targets[n] < 0) continue;
-    const float* x = logits + n * V;
-    float* d = dlogits + n * V;
-    row_softmax_axpy(d, x, lse[n], dlosses[n], V);
-    d[targets[n]] -= dlosses[n];
-  }
+  parallel_for(N, [&](int64_t lo, int64_t hi) {
+    for (int64_t n = lo; n < hi; ++n) {
+      if (targets[n] < 0) continue;
+      const float* x = logits + n * V;
+      float* d = dlogits + n * V;
+      row_softmax_axpy(d, x, lse[n], dlosses[n], V);
+      d[targets[n]] -= dlosses[n];
+    }
+  });
 }
 
 }  // namespace loom::kernels

@@ -2,6 +2,7 @@
 // AVX-512, AVX2 and baseline x86-64 and chosen at run time (GCC function multiversioning).
 #include "loom/kernels/gelu.h"
 
+#include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/kernels/fast_math.h"
 #include "loom/kernels/multiversion.h"
@@ -34,15 +35,18 @@ LOOM_MULTIVERSION void gelu_backward_chunk(float* dinp, const float* inp, const 
 
 void gelu_forward(float* out, const float* inp, int64_t n) {
   if (use_reference()) return reference::gelu_forward<float>(out, inp, n);
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < n; c += kChunk) gelu_forward_chunk(out + c, inp + c, c + kChunk < n ? kChunk : n - c);
+  parallel_for(n, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; c += kChunk)
+      gelu_forward_chunk(out + c, inp + c, c + kChunk < hi ? kChunk : hi - c);
+  }, kChunk);
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n) {
   if (use_reference()) return reference::gelu_backward<float>(dinp, inp, dout, n);
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < n; c += kChunk)
-    gelu_backward_chunk(dinp + c, inp + c, dout + c, c + kChunk < n ? kChunk : n - c);
+  parallel_for(n, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; c += kChunk)
+      gelu_backward_chunk(dinp + c, inp + c, dout + c, c + kChunk < hi ? kChunk : hi - c);
+  }, kChunk);
 }
 
 }  // namespace loom::kernels

@@ -2,11 +2,10 @@
 // fixed order per thread block so results do not depend on scheduling.
 #include "loom/kernels/layernorm.h"
 
-#include <omp.h>
-
 #include <cmath>
 #include <vector>
 
+#include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/kernels/reference/layernorm.h"
 
@@ -18,8 +17,8 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
     reference::layernorm_forward<float>(out, mean, rstd, inp, weight, bias, N, C, eps);
     return;
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_for(N, [&](int64_t lo, int64_t hi) {
+  for (int64_t n = lo; n < hi; ++n) {
     const float* x = inp + n * C;
     float m = 0;
 #pragma omp simd reduction(+ : m)
@@ -41,6 +40,7 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
     mean[n] = m;
     rstd[n] = s;
   }
+  }, 4);
 }
 
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
@@ -53,8 +53,8 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
   // summed in chunk order afterwards: deterministic for any thread count.
   const int64_t kChunks = 16;
   std::vector<float> part(static_cast<size_t>(kChunks * 2 * C), 0.0f);
-#pragma omp parallel for schedule(static)
-  for (int64_t ch = 0; ch < kChunks; ++ch) {
+  parallel_for(kChunks, [&](int64_t ch_lo, int64_t ch_hi) {
+  for (int64_t ch = ch_lo; ch < ch_hi; ++ch) {
     float* pw = part.data() + ch * 2 * C;
     float* pb = pw + C;
     const int64_t n0 = N * ch / kChunks, n1 = N * (ch + 1) / kChunks;
@@ -82,6 +82,7 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
       }
     }
   }
+  });
   for (int64_t ch = 0; ch < kChunks; ++ch) {
     const float* pw = part.data() + ch * 2 * C;
     for (int64_t i = 0; i < C; ++i) {

@@ -1,12 +1,31 @@
-// Optimized matmul: oneDNN sgemm with the bias folded in as the initial value of C.
+// Optimized matmul: oneDNN sgemm with the bias folded in as the initial value of C. The
+// product is split into one block of rows or columns per pool thread, and each thread runs
+// oneDNN's sgemm on its block single-threaded, so the GEMM runs on loom's own pool (whatever
+// OpenMP's wait policy) and never on a second one.
 #include "loom/kernels/matmul.h"
 
 #include <oneapi/dnnl/dnnl.h>
 
 #include "loom/base/check.h"
+#include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
 
 namespace loom::kernels {
+
+namespace {
+
+void sgemm_here(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  OmpSerialScope serial;
+  dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B,
+                                ldb, beta, C, ldc);
+  LOOM_CHECK(st == dnnl_success) << "dnnl_sgemm failed with status " << static_cast<int>(st);
+}
+
+// Below this many multiply-adds a GEMM runs on the calling thread alone.
+constexpr int64_t kSerialMacs = 1 << 17;
+
+}  // namespace
 
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
@@ -20,9 +39,27 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     return;
   }
-  dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B,
-                                ldb, beta, C, ldc);
-  LOOM_CHECK(st == dnnl_success) << "dnnl_sgemm failed with status " << static_cast<int>(st);
+  if (M * N * K < kSerialMacs || num_threads() == 1) {
+    sgemm_here(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  // Split the longer side of C into blocks of whole cache lines (16 floats) of columns or 8
+  // rows, one contiguous range of blocks per thread.
+  if (N >= M) {
+    constexpr int64_t kCols = 16;
+    parallel_for((N + kCols - 1) / kCols, [&](int64_t lo, int64_t hi) {
+      const int64_t n0 = lo * kCols, n1 = hi * kCols < N ? hi * kCols : N;
+      sgemm_here(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0,
+                 ldb, beta, C + n0, ldc);
+    });
+  } else {
+    constexpr int64_t kRows = 8;
+    parallel_for((M + kRows - 1) / kRows, [&](int64_t lo, int64_t hi) {
+      const int64_t m0 = lo * kRows, m1 = hi * kRows < M ? hi * kRows : M;
+      sgemm_here(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B,
+                 ldb, beta, C + m0 * ldc, ldc);
+    });
+  }
 }
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
@@ -34,9 +71,10 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
   const bool tb = layout == WeightLayout::kOutIn;
   float beta = 0.0f;
   if (bias) {
-#pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t o = 0; o < OC; ++o) out[n * OC + o] = bias[o];
+    parallel_for(N, [&](int64_t lo, int64_t hi) {
+      for (int64_t n = lo; n < hi; ++n)
+        for (int64_t o = 0; o < OC; ++o) out[n * OC + o] = bias[o];
+    }, 16);
     beta = 1.0f;
   }
   gemm(false, tb, N, OC, C, 1.0f, inp, C, weight, tb ? C : OC, beta, out, OC);
@@ -60,15 +98,14 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
     // Each thread owns a block of columns and sums rows in order: deterministic.
     constexpr int64_t kBlock = 64;
     const int64_t n_blocks = (OC + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; ++blk) {
-      const int64_t o0 = blk * kBlock, o1 = o0 + kBlock < OC ? o0 + kBlock : OC;
+    parallel_for(n_blocks, [&](int64_t lo, int64_t hi) {
+      const int64_t o0 = lo * kBlock, o1 = hi * kBlock < OC ? hi * kBlock : OC;
       for (int64_t n = 0; n < N; ++n) {
         const float* d = dout + n * OC;
 #pragma omp simd
         for (int64_t o = o0; o < o1; ++o) dbias[o] += d[o];
       }
-    }
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 // Matrix multiplication kernels (float). The optimized path calls oneDNN's sgemm, which
-// JIT-compiles code for the CPU it finds (AVX-512, AVX2 or SSE4.1) and runs on the OpenMP
-// pool; we chose it over OpenBLAS after measuring on our shapes (docs/kernels.md): OpenBLAS
+// JIT-compiles code for the CPU it finds (AVX-512, AVX2 or SSE4.1), one block of the product per
+// thread of loom's pool (base/threads.h); we chose it over OpenBLAS after measuring on our shapes (docs/kernels.md): OpenBLAS
 // is pinned to its Haswell kernels by OPENBLAS_CORETYPE on this class of machine.
 #pragma once
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/kernels/multiversion.h"
 #include "loom/kernels/reference/optimizer.h"
@@ -38,10 +39,10 @@ void adamw_update(float* param, const float* grad, float* m, float* v, int64_t n
   const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
   const float inv_bc1 = static_cast<float>(1.0 / bc1), inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < n; c += kChunk)
-    adam_chunk(param + c, grad + c, m + c, v + c, len(c, n), lr, beta1, beta2, eps, weight_decay, inv_bc1, inv_sqrt_bc2,
-               decoupled);
+  parallel_for(n, [&](int64_t lo, int64_t hi) {
+    adam_chunk(param + lo, grad + lo, m + lo, v + lo, hi - lo, lr, beta1, beta2, eps, weight_decay, inv_bc1,
+               inv_sqrt_bc2, decoupled);
+  }, kChunk);
 }
 
 void sgd_update(float* param, const float* grad, float* momentum_buf, int64_t n, float lr,
@@ -49,27 +50,29 @@ void sgd_update(float* param, const float* grad, float* momentum_buf, int64_t n,
   if (use_reference())
     return reference::sgd_update<float>(param, grad, momentum_buf, n, lr, momentum, weight_decay,
                                         first_step);
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < n; c += kChunk)
-    reference::sgd_update<float>(param + c, grad + c, momentum_buf ? momentum_buf + c : nullptr,
-                                 len(c, n), lr, momentum, weight_decay, first_step);
+  parallel_for(n, [&](int64_t lo, int64_t hi) {
+    reference::sgd_update<float>(param + lo, grad + lo, momentum_buf ? momentum_buf + lo : nullptr,
+                                 hi - lo, lr, momentum, weight_decay, first_step);
+  }, kChunk);
 }
 
 double sum_squares(const float* x, int64_t n) {
   if (use_reference()) return reference::sum_squares<float>(x, n);
   const int64_t n_chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> part(static_cast<size_t>(n_chunks));
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < n_chunks; ++c)
-    part[static_cast<size_t>(c)] = reference::sum_squares<float>(x + c * kChunk, len(c * kChunk, n));
+  parallel_for(n_chunks, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c)
+      part[static_cast<size_t>(c)] = reference::sum_squares<float>(x + c * kChunk, len(c * kChunk, n));
+  });
   double s = 0;
   for (double p : part) s += p;
   return s;
 }
 
 void scale_inplace(float* x, int64_t n, float s) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) x[i] *= s;
+  parallel_for(n, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) x[i] *= s;
+  }, kChunk);
 }
 
 }  // namespace loom::kernels

@@ -9,7 +9,7 @@
 //   bpe_bench train 100 32000        # train vocab 32000 on a 100 MB corpus (built from the
 //                                    # shared text files, every copy with 2% of its letters
 //                                    # changed so that most copies add new distinct words)
-#include <omp.h>
+#include "loom/base/threads.h"
 
 #include <algorithm>
 #include <chrono>
@@ -97,9 +97,9 @@ int bench_encode(const std::string& data, const std::string& path) {
   std::printf("encode(), 1 thread:                         %6.1f MB/s  (median of 3: %.4f s)\n", mb / median3(single),
               median3(single));
   std::printf("encode_batch(%zu lines), %d threads:     %6.1f MB/s  (median of 3: %.4f s)\n", lines.size(),
-              omp_get_max_threads(), mb / by_line, by_line);
+              loom::num_threads(), mb / by_line, by_line);
   std::printf("encode_batch(%zu 64 KB chunks), %d threads: %6.1f MB/s  (median of 3: %.4f s)\n", chunks.size(),
-              omp_get_max_threads(), mb / by_chunk, by_chunk);
+              loom::num_threads(), mb / by_chunk, by_chunk);
   return 0;
 }
 
@@ -142,7 +142,7 @@ int bench_train(const std::string& data, double megabytes, int32_t vocab_size) {
               static_cast<long long>(report.distinct_pre_tokens), tok.vocab_size(), report.merges,
               report.stop_reason.c_str());
   std::printf("       counting %.1f s, merges %.1f s, total %.1f s on %d threads\n", report.count_seconds,
-              report.merge_seconds, seconds, omp_get_max_threads());
+              report.merge_seconds, seconds, loom::num_threads());
   return 0;
 }
 

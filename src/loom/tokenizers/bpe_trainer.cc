@@ -2,7 +2,7 @@
 // merges over the word-count table with incremental pair-count updates and a lazy max-heap.
 #include "loom/tokenizers/bpe_trainer.h"
 
-#include <omp.h>
+#include "loom/base/threads.h"
 
 #include <algorithm>
 #include <array>
@@ -57,12 +57,12 @@ int64_t count_text(std::string_view text, PreTokenizerKind kind, CountMap& count
 int64_t count_chunks(const std::vector<std::string_view>& chunks, PreTokenizerKind kind, std::vector<CountMap>& tables) {
   int64_t total = 0;
   const auto n = static_cast<int64_t>(chunks.size());
-#pragma omp parallel reduction(+ : total)
-  {
-    CountMap& mine = tables[static_cast<size_t>(omp_get_thread_num())];
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t i = 0; i < n; ++i) total += count_text(chunks[static_cast<size_t>(i)], kind, mine);
-  }
+  std::vector<int64_t> totals(tables.size(), 0);
+  parallel_dynamic(n, [&](int tid, int64_t i) {
+    const auto t = static_cast<size_t>(tid);
+    totals[t] += count_text(chunks[static_cast<size_t>(i)], kind, tables[t]);
+  });
+  for (int64_t t : totals) total += t;
   return total;
 }
 
@@ -288,7 +288,7 @@ StatusOr<PreTokenCounts> count_pre_tokens(std::span<const std::string_view> text
     split_into_chunks(text, kind, &chunks);
     bytes += static_cast<int64_t>(text.size());
   }
-  std::vector<CountMap> tables(static_cast<size_t>(omp_get_max_threads()));
+  std::vector<CountMap> tables(static_cast<size_t>(num_threads()));
   const int64_t pieces = count_chunks(chunks, kind, tables);
   PreTokenCounts counts = merge_tables(tables);
   if (report) {
@@ -303,7 +303,7 @@ StatusOr<PreTokenCounts> count_pre_tokens(std::span<const std::string_view> text
 StatusOr<PreTokenCounts> count_pre_tokens_in_files(std::span<const std::string> paths, PreTokenizerKind kind,
                                                    BpeTrainingReport* report) {
   const auto t0 = std::chrono::steady_clock::now();
-  const auto threads = static_cast<size_t>(omp_get_max_threads());
+  const auto threads = static_cast<size_t>(num_threads());
   std::vector<CountMap> tables(threads);
   int64_t bytes = 0, pieces = 0;
   for (const std::string& path : paths) {

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "loom/base/check.h"
+#include "loom/base/threads.h"
 #include "loom/tokenizers/byte_unicode.h"
 #include "loom/tokenizers/utf8.h"
 
@@ -490,16 +491,13 @@ StatusOr<std::vector<std::vector<int32_t>>> ByteLevelBpe::encode_batch(std::span
   std::vector<std::vector<int32_t>> out(texts.size());
   std::vector<Status> errors(texts.size());
   const auto n = static_cast<int64_t>(texts.size());
-#pragma omp parallel
-  {
-    EncodeState state;  // one cache per thread, shared by the texts it encodes
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t i = 0; i < n; ++i) {
-      const auto k = static_cast<size_t>(i);
-      out[k].reserve(texts[k].size() / 3 + 4);
-      errors[k] = encode_into(texts[k], options.parse_special, state, &out[k]);
-    }
-  }
+  // One cache per thread, shared by the texts it encodes.
+  std::vector<EncodeState> states(static_cast<size_t>(num_threads()));
+  parallel_dynamic(n, [&](int tid, int64_t i) {
+    const auto k = static_cast<size_t>(i);
+    out[k].reserve(texts[k].size() / 3 + 4);
+    errors[k] = encode_into(texts[k], options.parse_special, states[static_cast<size_t>(tid)], &out[k]);
+  });
   for (size_t i = 0; i < texts.size(); ++i)
     if (!errors[i].ok()) return errors[i].with_context("text " + std::to_string(i) + " of the batch");
   return out;

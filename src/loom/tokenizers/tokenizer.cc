@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loom/base/file.h"
+#include "loom/base/threads.h"
 #include "loom/tokenizers/byte_level_bpe.h"
 #include "loom/tokenizers/char_tokenizer.h"
 #include "loom/tokenizers/json_util.h"
@@ -81,8 +82,7 @@ StatusOr<std::vector<std::vector<int32_t>>> Tokenizer::encode_batch(std::span<co
   std::vector<std::vector<int32_t>> out(texts.size());
   std::vector<Status> errors(texts.size());
   const auto n = static_cast<int64_t>(texts.size());
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_dynamic(n, [&](int, int64_t i) {
     const auto k = static_cast<size_t>(i);
     StatusOr<std::vector<int32_t>> ids = encode(texts[k]);
     if (ids.ok()) {
@@ -90,7 +90,7 @@ StatusOr<std::vector<std::vector<int32_t>>> Tokenizer::encode_batch(std::span<co
     } else {
       errors[k] = ids.status();
     }
-  }
+  });
   for (size_t i = 0; i < texts.size(); ++i)
     if (!errors[i].ok()) return errors[i].with_context("text " + std::to_string(i) + " of the batch");
   return out;

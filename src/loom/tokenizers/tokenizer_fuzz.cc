@@ -11,7 +11,7 @@
 // crashes, sanitizer reports and broken round trips (LOOM_CHECK aborts) are bugs.
 //
 //   ./tokenizer_fuzz -max_len=4096 corpus/ ../tests/fuzz_seeds/tokenizer_fuzz
-#include <omp.h>
+#include "loom/base/threads.h"
 
 #include <cstdint>
 #include <cstring>
@@ -110,7 +110,7 @@ const ByteLevelBpe& fixed_bpe() {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  omp_set_num_threads(1);  // deterministic coverage; the training code runs the same either way
+  loom::set_num_threads(1);  // deterministic coverage; the training code runs the same either way
   return 0;
 }
 
