@@ -19,7 +19,7 @@ Variable causal_attention(Tape& tape, Variable& qkv, int64_t n_head) {
   Tensor lse = tape.empty({B, n_head, T});
   kernels::attention_forward(out.value().f32(), lse.f32(), qkv.value().f32(), B, T, C, n_head);
   if (out.requires_grad()) {
-    tape.record("causal_attention.backward", [&tape, out, qkv, lse, B, T, C, n_head]() mutable {
+    tape.record("causal_attention.backward", out, [&tape, out, qkv, lse, B, T, C, n_head]() mutable {
       if (!out.has_grad()) return;
       kernels::attention_backward(tape.grad_of(qkv).f32(), out.grad().f32(), qkv.value().f32(),
                                   out.value().f32(), lse.f32(), B, T, C, n_head);

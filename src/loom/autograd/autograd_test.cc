@@ -96,6 +96,38 @@ TEST(Autograd, GradientsAccumulateAcrossBackwardPasses) {
   for (size_t i = 0; i < once.size(); ++i) EXPECT_NEAR(net.wte.grad().f32()[i], 2 * once[i], 1e-6);
 }
 
+TEST(Autograd, ActivationGradientsAreReleasedAndReusedWithoutChangingResults) {
+  // A deep stack of same-shape ops: with release, the backward reuses one or two gradient
+  // buffers instead of holding one per op; parameter gradients are bit-identical.
+  auto run = [](bool keep, size_t* peak) {
+    Tensor w0 = Tensor::empty({64, 32});
+    for (int64_t i = 0; i < w0.numel(); ++i) w0.f32()[i] = 0.01f * static_cast<float>(i % 97) - 0.4f;
+    Variable w = Variable::parameter(w0);
+    Tensor targets = Tensor::empty({64}, DType::kI32);
+    for (int64_t i = 0; i < 64; ++i) targets.i32()[i] = static_cast<int32_t>(i % 32);
+    Arena arena;
+    Tape tape(&arena, true);
+    tape.keep_activation_grads(keep);
+    Variable h = gelu(tape, w);
+    std::vector<Variable> hs;
+    for (int i = 0; i < 16; ++i) {
+      h = gelu(tape, h);
+      hs.push_back(h);
+    }
+    Variable loss = cross_entropy(tape, h, targets);
+    tape.backward(loss);
+    *peak = arena.peak();
+    for (const Variable& v : hs) EXPECT_EQ(v.has_grad(), keep);
+    return std::vector<float>(w.grad().f32(), w.grad().f32() + w.grad().numel());
+  };
+  size_t peak_keep = 0, peak_release = 0;
+  const std::vector<float> kept = run(true, &peak_keep);
+  const std::vector<float> released = run(false, &peak_release);
+  EXPECT_EQ(kept, released);
+  const size_t one = 64 * 32 * sizeof(float);
+  EXPECT_GE(peak_keep - peak_release, 14 * one) << "keep " << peak_keep << " release " << peak_release;
+}
+
 TEST(Autograd, InferenceModeRecordsNothingAndAllocatesNoGradients) {
   TinyNet net;
   Arena arena;

@@ -26,7 +26,7 @@ Variable cross_entropy(Tape& tape, Variable& logits, const Tensor& targets) {
   Variable out(tape.empty({1}), tape.needs_grad({&logits}));
   out.value().f32()[0] = n_valid > 0 ? static_cast<float>(sum / static_cast<double>(n_valid)) : 0.0f;
   if (out.requires_grad() && n_valid > 0) {
-    tape.record("cross_entropy.backward", [&tape, out, logits, targets, lse, N, V, n_valid]() mutable {
+    tape.record("cross_entropy.backward", out, [&tape, out, logits, targets, lse, N, V, n_valid]() mutable {
       if (!out.has_grad()) return;
       Tensor dl = tape.empty({N});
       const float g = out.grad().f32()[0] / static_cast<float>(n_valid);

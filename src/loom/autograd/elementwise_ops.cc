@@ -14,7 +14,7 @@ Variable add(Tape& tape, Variable& a, Variable& b) {
   const int64_t n = a.value().numel();
   kernels::add_forward(out.value().f32(), a.value().f32(), b.value().f32(), n);
   if (out.requires_grad()) {
-    tape.record("add.backward", [&tape, out, a, b, n]() mutable {
+    tape.record("add.backward", out, [&tape, out, a, b, n]() mutable {
       if (!out.has_grad()) return;
       if (a.requires_grad()) kernels::accumulate(tape.grad_of(a).f32(), out.grad().f32(), n);
       if (b.requires_grad()) kernels::accumulate(tape.grad_of(b).f32(), out.grad().f32(), n);
@@ -32,7 +32,7 @@ Variable dropout(Tape& tape, Variable& x, float p) {
   const int64_t n = x.value().numel();
   kernels::dropout_forward(out.value().f32(), x.value().f32(), n, p, seed);
   if (out.requires_grad()) {
-    tape.record("dropout.backward", [&tape, out, x, n, p, seed]() mutable {
+    tape.record("dropout.backward", out, [&tape, out, x, n, p, seed]() mutable {
       if (!out.has_grad()) return;
       kernels::dropout_backward(tape.grad_of(x).f32(), out.grad().f32(), n, p, seed);
     });

@@ -15,7 +15,7 @@ Variable embedding(Tape& tape, const Tensor& ids, Variable& wte, Variable& pos) 
   kernels::embedding_forward(out.value().f32(), ids.i32(), wte.value().f32(),
                              pos.defined() ? pos.value().f32() : nullptr, B, T, C);
   if (out.requires_grad()) {
-    tape.record("embedding.backward", [&tape, out, ids, wte, pos, B, T, C]() mutable {
+    tape.record("embedding.backward", out, [&tape, out, ids, wte, pos, B, T, C]() mutable {
       if (!out.has_grad()) return;
       kernels::embedding_backward(wte.requires_grad() ? tape.grad_of(wte).f32() : nullptr,
                                   pos.defined() && pos.requires_grad() ? tape.grad_of(pos).f32() : nullptr,

@@ -12,7 +12,7 @@ Variable gelu(Tape& tape, Variable& x) {
   const int64_t n = x.value().numel();
   kernels::gelu_forward(out.value().f32(), x.value().f32(), n);
   if (out.requires_grad()) {
-    tape.record("gelu.backward", [&tape, out, x, n]() mutable {
+    tape.record("gelu.backward", out, [&tape, out, x, n]() mutable {
       if (!out.has_grad()) return;
       kernels::gelu_backward(tape.grad_of(x).f32(), x.value().f32(), out.grad().f32(), n);
     });

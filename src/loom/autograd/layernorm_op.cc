@@ -16,7 +16,7 @@ Variable layernorm(Tape& tape, Variable& x, Variable& weight, Variable& bias, fl
   kernels::layernorm_forward(out.value().f32(), mean.f32(), rstd.f32(), x.value().f32(),
                              weight.value().f32(), bias.defined() ? bias.value().f32() : nullptr, N, C, eps);
   if (out.requires_grad()) {
-    tape.record("layernorm.backward", [&tape, out, x, weight, bias, mean, rstd, N, C]() mutable {
+    tape.record("layernorm.backward", out, [&tape, out, x, weight, bias, mean, rstd, N, C]() mutable {
       if (!out.has_grad()) return;
       // The kernel always produces dx; route it to a scratch buffer if x needs none.
       Tensor dx = x.requires_grad() ? tape.grad_of(x) : tape.zeros(x.shape());

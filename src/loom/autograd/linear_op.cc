@@ -22,7 +22,7 @@ Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, Weigh
   kernels::matmul_forward(out.value().f32(), x.value().f32(), w.f32(),
                           bias.defined() ? bias.value().f32() : nullptr, N, C, OC, layout);
   if (out.requires_grad()) {
-    tape.record("linear.backward", [&tape, out, x, weight, bias, N, C, OC, layout]() mutable {
+    tape.record("linear.backward", out, [&tape, out, x, weight, bias, N, C, OC, layout]() mutable {
       if (!out.has_grad()) return;
       kernels::matmul_backward(x.requires_grad() ? tape.grad_of(x).f32() : nullptr,
                                weight.requires_grad() ? tape.grad_of(weight).f32() : nullptr,

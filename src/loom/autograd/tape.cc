@@ -25,14 +25,15 @@ bool Tape::needs_grad(std::initializer_list<const Variable*> inputs) const {
   return false;
 }
 
-void Tape::record(const char* name, std::function<void()> backward_fn) {
+void Tape::record(const char* name, const Variable& out, std::function<void()> backward_fn) {
   LOOM_CHECK(recording_) << "record() on a tape in inference mode";
-  backward_fns_.emplace_back(name, std::move(backward_fn));
+  LOOM_CHECK(out.defined() && out.requires_grad()) << name << ": the recorded output needs a gradient";
+  backward_fns_.push_back(Entry{name, out, std::move(backward_fn)});
 }
 
 Tensor& Tape::grad_of(Variable& v) {
   LOOM_CHECK(v.requires_grad()) << "gradient requested for a variable that does not require one";
-  if (!v.has_grad()) v.mutable_grad() = zeros(v.value().shape(), v.value().dtype());
+  if (!v.has_grad()) v.mutable_grad() = Tensor::zeros_reusable(v.value().shape(), v.value().dtype(), arena_);
   return v.mutable_grad();
 }
 
@@ -42,8 +43,11 @@ void Tape::backward(Variable& loss, float seed_grad) {
   LOOM_CHECK(loss.requires_grad()) << "loss does not depend on any parameter";
   grad_of(loss).f32()[0] = seed_grad;
   for (auto it = backward_fns_.rbegin(); it != backward_fns_.rend(); ++it) {
-    profile::Scope scope(it->first);
-    it->second();
+    {
+      profile::Scope scope(it->name);
+      it->fn();
+    }
+    if (!keep_activation_grads_ && it->out.has_grad()) it->out.mutable_grad().release_to_arena();
   }
   backward_fns_.clear();
 }

@@ -1,6 +1,9 @@
 // Tape: records, for one forward pass, the backward function of each coarse op, and runs
 // them in reverse. Activations and their gradients live in the tape's arena and die at
-// reset(). A tape that is not recording (inference mode) stores nothing and allocates no
+// reset(). An activation's gradient is dead once the op that produced the activation has
+// run its backward (every consumer ran before it), so the tape then hands its buffer back
+// to the arena for the next gradient of that size: the backward pass holds a few layers'
+// gradients at a time, not all of them (keep_activation_grads(true) keeps them, to inspect). A tape that is not recording (inference mode) stores nothing and allocates no
 // gradient memory: ops see `recording() == false` and skip saving anything.
 //
 // Typical step:
@@ -35,12 +38,15 @@ class Tape {
 
   // True if any of these needs a gradient and we are recording.
   bool needs_grad(std::initializer_list<const Variable*> inputs) const;
-  // Records a backward function (run in reverse order by backward()). `name` (a string
-  // literal, e.g. "linear.backward") labels its time when profiling is on (base/profile.h).
-  void record(const char* name, std::function<void()> backward_fn);
+  // Records the backward function of the op that produced `out` (run in reverse order by
+  // backward()). `name` (a string literal, e.g. "linear.backward") labels its time when
+  // profiling is on (base/profile.h). After it runs, out's gradient is released.
+  void record(const char* name, const Variable& out, std::function<void()> backward_fn);
   // The gradient tensor of `v`, created zeroed in the arena on first use. For parameters
   // it is their persistent heap gradient.
   Tensor& grad_of(Variable& v);
+  // Keep every activation's gradient until reset() (for tests and debugging).
+  void keep_activation_grads(bool keep) { keep_activation_grads_ = keep; }
 
   // Seeds d(loss)/d(loss) = `seed_grad` and runs the recorded backward functions.
   // `loss` must be a scalar produced while recording.
@@ -58,7 +64,13 @@ class Tape {
  private:
   Arena* arena_;
   bool recording_;
-  std::vector<std::pair<const char*, std::function<void()>>> backward_fns_;
+  struct Entry {
+    const char* name;
+    Variable out;
+    std::function<void()> fn;
+  };
+  std::vector<Entry> backward_fns_;
+  bool keep_activation_grads_ = false;
   uint64_t seed_ = 0;
   uint64_t calls_ = 0;
 };

@@ -43,7 +43,24 @@ void* Arena::allocate(size_t bytes) {
   return p;
 }
 
+void* Arena::allocate_reusable(size_t bytes) {
+  bytes = round_up(bytes == 0 ? 1 : bytes);
+  auto it = free_.find(bytes);
+  if (it != free_.end() && !it->second.empty()) {
+    void* p = it->second.back();
+    it->second.pop_back();
+    return p;
+  }
+  return allocate(bytes);
+}
+
+void Arena::release(void* p, size_t bytes) {
+  LOOM_CHECK(p != nullptr);
+  free_[round_up(bytes == 0 ? 1 : bytes)].push_back(p);
+}
+
 void Arena::reset() {
+  free_.clear();
   if (!overflow_.empty()) {
     overflow_.clear();
     overflow_bytes_ = 0;

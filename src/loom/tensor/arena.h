@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 namespace loom {
@@ -25,6 +26,15 @@ class Arena {
   void* allocate(size_t bytes);
   // Frees everything allocated since the last reset.
   void reset();
+
+  // Like allocate(), but first reuses a block of the same rounded size given back by
+  // release() since the last reset. For buffers whose life ends before the step does
+  // (activation gradients: dead once the op that produced the activation has run its
+  // backward), so the peak holds only the live ones.
+  void* allocate_reusable(size_t bytes);
+  // Gives back a block from allocate_reusable() for reuse before the next reset. The caller
+  // guarantees nothing reads or writes it afterwards.
+  void release(void* p, size_t bytes);
 
   uint64_t generation() const { return generation_; }
   size_t capacity() const { return capacity_; }
@@ -44,6 +54,7 @@ class Arena {
   size_t capacity_ = 0;
   size_t used_ = 0;
   std::vector<Block> overflow_;
+  std::unordered_map<size_t, std::vector<void*>> free_;  // released blocks by rounded size
   size_t overflow_bytes_ = 0;
   size_t peak_ = 0;
   uint64_t generation_ = 1;

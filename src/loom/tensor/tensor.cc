@@ -13,8 +13,12 @@ Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
   std::memset(data_, 0, alloc == 0 ? 64 : alloc);
 }
 
-Storage::Storage(Arena* arena, size_t nbytes)
-    : data_(arena->allocate(nbytes)), nbytes_(nbytes), arena_(arena), generation_(arena->generation()) {}
+Storage::Storage(Arena* arena, size_t nbytes, bool reusable)
+    : data_(reusable ? arena->allocate_reusable(nbytes) : arena->allocate(nbytes)),
+      nbytes_(nbytes),
+      arena_(arena),
+      generation_(arena->generation()),
+      reusable_(reusable) {}
 
 Storage::~Storage() {
   if (!arena_) std::free(data_);
@@ -47,6 +51,31 @@ Tensor Tensor::zeros(const std::vector<int64_t>& shape, DType dtype, Arena* aren
   Tensor t = empty(shape, dtype, arena);
   if (arena) std::memset(t.data<uint8_t>(), 0, t.nbytes());
   return t;
+}
+
+Tensor Tensor::zeros_reusable(const std::vector<int64_t>& shape, DType dtype, Arena* arena) {
+  LOOM_CHECK(arena != nullptr);
+  for (int64_t d : shape) LOOM_CHECK_GE(d, 0) << "negative dimension in " << shape_to_string(shape);
+  Tensor t;
+  const size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  t.storage_ = std::make_shared<Storage>(arena, nbytes, /*reusable=*/true);
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  t.dtype_ = dtype;
+  std::memset(t.data<uint8_t>(), 0, nbytes);
+  return t;
+}
+
+void Tensor::release_to_arena() {
+  if (storage_ && storage_->reusable() && storage_.use_count() == 1) {
+    // data() checks the arena generation: a buffer from before a reset is never given back.
+    Arena* arena = storage_->arena();
+    arena->release(storage_->data(), storage_->nbytes());
+  }
+  storage_.reset();
+  offset_ = 0;
+  shape_.clear();
+  strides_.clear();
 }
 
 Tensor Tensor::from_vector(const std::vector<int64_t>& shape, const std::vector<float>& values) {

@@ -19,8 +19,9 @@ class Storage {
  public:
   // Zero-initialised heap memory.
   explicit Storage(size_t nbytes);
-  // Uninitialised memory from `arena`, valid until its next reset.
-  Storage(Arena* arena, size_t nbytes);
+  // Uninitialised memory from `arena`, valid until its next reset. `reusable` takes it with
+  // Arena::allocate_reusable (see Tensor::release_to_arena).
+  Storage(Arena* arena, size_t nbytes, bool reusable = false);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -31,12 +32,15 @@ class Storage {
   }
   size_t nbytes() const { return nbytes_; }
   bool in_arena() const { return arena_ != nullptr; }
+  bool reusable() const { return reusable_; }
+  Arena* arena() const { return arena_; }
 
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Arena* arena_ = nullptr;
   uint64_t generation_ = 0;
+  bool reusable_ = false;
 };
 
 class Tensor {
@@ -46,6 +50,9 @@ class Tensor {
   // Heap tensors are zero-filled; arena tensors are not (use zeros() for that).
   static Tensor empty(const std::vector<int64_t>& shape, DType dtype = DType::kF32, Arena* arena = nullptr);
   static Tensor zeros(const std::vector<int64_t>& shape, DType dtype = DType::kF32, Arena* arena = nullptr);
+  // Zero-filled memory from arena->allocate_reusable(): a buffer that may be handed back
+  // before the arena's reset with release_to_arena().
+  static Tensor zeros_reusable(const std::vector<int64_t>& shape, DType dtype, Arena* arena);
   // A heap f32 tensor holding a copy of `values` (size must equal the shape's numel).
   static Tensor from_vector(const std::vector<int64_t>& shape, const std::vector<float>& values);
 
@@ -86,6 +93,9 @@ class Tensor {
   void fill(float value);
   void zero();
   bool shares_storage_with(const Tensor& other) const { return storage_ == other.storage_; }
+  // Makes this tensor undefined. If it was the only handle to a zeros_reusable() buffer, the
+  // buffer goes back to its arena for reuse; if other handles share it, it is just dropped.
+  void release_to_arena();
 
  private:
   std::shared_ptr<Storage> storage_;
