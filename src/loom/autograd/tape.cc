@@ -33,7 +33,11 @@ void Tape::record(const char* name, const Variable& out, std::function<void()> b
 
 Tensor& Tape::grad_of(Variable& v) {
   LOOM_CHECK(v.requires_grad()) << "gradient requested for a variable that does not require one";
-  if (!v.has_grad()) v.mutable_grad() = Tensor::zeros_reusable(v.value().shape(), v.value().dtype(), arena_);
+  if (v.is_parameter()) {
+    v.ensure_grad();
+  } else if (!v.has_grad()) {
+    v.mutable_grad() = Tensor::zeros_reusable(v.value().shape(), v.value().dtype(), arena_);
+  }
   return v.mutable_grad();
 }
 

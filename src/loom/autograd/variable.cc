@@ -10,8 +10,12 @@ Variable::Variable(Tensor value, bool requires_grad) : impl_(std::make_shared<Im
 
 Variable Variable::parameter(Tensor value) {
   Variable v(std::move(value), true);
-  v.impl_->grad = Tensor::zeros(v.impl_->value.shape(), v.impl_->value.dtype());
+  v.impl_->parameter = true;
   return v;
+}
+
+void Variable::ensure_grad() {
+  if (!impl_->grad.defined()) impl_->grad = Tensor::zeros(impl_->value.shape(), impl_->value.dtype());
 }
 
 }  // namespace loom

@@ -1,7 +1,8 @@
 // Variable: a tensor value plus, when it takes part in training, a gradient of the same
 // shape. Parameters own heap gradients that persist (and accumulate) across backward
-// passes until the optimizer zeroes them; activations get arena gradients allocated lazily
-// during the backward pass. Variables are handles: copies share the same value and grad.
+// passes until the optimizer zeroes them; they are allocated by the first backward pass or
+// by the optimizer (ensure_grad), so a model used only for inference holds none.
+// Activations get arena gradients allocated lazily during the backward pass. Variables are handles: copies share the same value and grad.
 #pragma once
 
 #include <memory>
@@ -15,8 +16,11 @@ class Variable {
   Variable() = default;
   // An activation (or constant input): no gradient until the tape makes one.
   explicit Variable(Tensor value, bool requires_grad = false);
-  // A parameter: requires_grad, with a zeroed heap gradient allocated now.
+  // A parameter: requires_grad; its heap gradient comes with the first use (ensure_grad).
   static Variable parameter(Tensor value);
+  bool is_parameter() const { return impl_ && impl_->parameter; }
+  // Allocates a zeroed heap gradient if there is none yet.
+  void ensure_grad();
 
   bool defined() const { return impl_ != nullptr; }
   const Tensor& value() const { return impl_->value; }
@@ -33,6 +37,7 @@ class Variable {
     Tensor value;
     Tensor grad;
     bool requires_grad = false;
+    bool parameter = false;
   };
   std::shared_ptr<Impl> impl_;
 };

@@ -41,6 +41,7 @@ TEST(Optimizer, WeightDecayOnlyOnWeights) {
 
 TEST(Optimizer, ClipGradNormScalesToMax) {
   auto params = two_params();
+  for (auto& [name, p] : params) p.ensure_grad();
   params[0].second.mutable_grad().fill(3.0f);
   params[1].second.mutable_grad().fill(4.0f);
   double norm = clip_grad_norm(params, 1.0);

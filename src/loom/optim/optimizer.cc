@@ -42,6 +42,7 @@ Optimizer::Optimizer(const OptimizerOptions& options, nn::NamedParameters params
     : options_(options), params_(std::move(params)) {
   LOOM_CHECK_EQ(params_.size(), kinds.size());
   for (size_t i = 0; i < params_.size(); ++i) {
+    params_[i].second.ensure_grad();  // parameters get their heap gradient on first need
     decay_.push_back(options.decay_all || kinds[i] == nn::ParamKind::kWeight);
     const auto& shape = params_[i].second.value().shape();
     m_.push_back(Tensor::zeros(shape));
@@ -105,12 +106,14 @@ Status Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& 
 double clip_grad_norm(const nn::NamedParameters& params, double max_norm) {
   profile::Scope profile_scope("clip_grad_norm");
   double ss = 0;
-  for (const auto& [name, p] : params) ss += kernels::sum_squares(p.grad().f32(), p.grad().numel());
+  for (const auto& [name, p] : params)
+    if (p.has_grad()) ss += kernels::sum_squares(p.grad().f32(), p.grad().numel());
   const double norm = std::sqrt(ss);
   if (max_norm > 0 && norm > max_norm) {
     // PyTorch's clip_grad_norm_: coefficient max_norm / (norm + 1e-6).
     const float coef = static_cast<float>(max_norm / (norm + 1e-6));
-    for (const auto& [name, p] : params) kernels::scale_inplace(p.grad().f32(), p.grad().numel(), coef);
+    for (const auto& [name, p] : params)
+      if (p.has_grad()) kernels::scale_inplace(p.grad().f32(), p.grad().numel(), coef);
   }
   return norm;
 }
