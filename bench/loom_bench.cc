@@ -344,6 +344,14 @@ int bench_probe(const Args& a) {
     loom_gemm_times.push_back(now() - t0);
   }
   const double loom_gemm_gflops = 2.0 * static_cast<double>(n * n * n) / median(loom_gemm_times) / 1e9;
+  // And with bf16 products (AVX512-BF16 where the CPU has it).
+  std::vector<double> bf16_times;
+  for (int r = 0; r < 5; ++r) {
+    const double t0 = now();
+    loom::kernels::gemm_bf16(false, false, n, n, n, 1.0f, A.data(), n, B.data(), n, 0.0f, Cm.data(), n);
+    bf16_times.push_back(now() - t0);
+  }
+  const double bf16_gflops = 2.0 * static_cast<double>(n * n * n) / median(bf16_times) / 1e9;
 
   // Read bandwidth: sum a 1 GiB buffer on every thread (what batch-1 decoding is bound by: it
   // reads every weight once per token).
@@ -365,9 +373,10 @@ int bench_probe(const Args& a) {
   }
   const double read_gbs = static_cast<double>(words * sizeof(float)) / median(read_times) / 1e9;
   std::printf("{\"side\":\"probe\",\"threads\":%d,\"fma_isa\":\"%s\",\"fma_gflops\":%.1f,\"sgemm_%lld_gflops\":%.1f,"
-              "\"loom_gemm_%lld_gflops\":%.1f,\"read_gb_per_s\":%.1f,\"sink\":%g}\n",
+              "\"loom_gemm_%lld_gflops\":%.1f,\"loom_gemm_bf16_%lld_gflops\":%.1f,\"bf16_isa\":\"%s\",\"read_gb_per_s\":%.1f,\"sink\":%g}\n",
               a.threads, avx512 ? "avx512" : "avx2", fma_gflops, static_cast<long long>(n), gemm_gflops,
-              static_cast<long long>(n), loom_gemm_gflops, read_gbs,
+              static_cast<long long>(n), loom_gemm_gflops, static_cast<long long>(n), bf16_gflops,
+              loom::kernels::cpu_has_avx512_bf16() ? "avx512_bf16" : "portable", read_gbs,
               sink + static_cast<double>(Cm[0]) + static_cast<double>(total));
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -64,6 +65,98 @@ TEST(Kernels, MatmulMatchesReference) {
         return std::vector<Vec>{out, dx, dw, db, nobias};
       });
       expect_close(r, o, 1e-4f, "matmul");
+    }
+  }
+}
+
+TEST(Kernels, RoundToBf16IsNearestEven) {
+  auto bits = [](float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    return u;
+  };
+  auto from = [](uint32_t u) {
+    float x;
+    std::memcpy(&x, &u, sizeof x);
+    return x;
+  };
+  EXPECT_EQ(reference::round_to_bf16(1.0f), 1.0f);
+  EXPECT_EQ(bits(reference::round_to_bf16(from(0x3f808000u))), 0x3f800000u);  // tie, even below
+  EXPECT_EQ(bits(reference::round_to_bf16(from(0x3f818000u))), 0x3f820000u);  // tie, even above
+  EXPECT_EQ(bits(reference::round_to_bf16(from(0x3f808001u))), 0x3f810000u);  // above half
+  EXPECT_EQ(reference::round_to_bf16(INFINITY), INFINITY);
+  EXPECT_TRUE(std::isnan(reference::round_to_bf16(NAN)));
+  EXPECT_EQ(bits(reference::round_to_bf16(from(0x7f7fffffu))), 0x7f800000u);  // max float rounds to inf
+}
+
+// Both bf16 GEMM paths against the definition, every transpose, tails in M, N and K
+// (including K odd and past one packed block), alpha and beta.
+TEST(Kernels, GemmBf16MatchesReferenceOnEveryPath) {
+  struct Path {
+    const char* name;
+    void (*fn)(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
+               float*, int64_t);
+  };
+  std::vector<Path> paths = {{"portable", detail::gemm_bf16_portable}};
+  if (cpu_has_avx512_bf16()) paths.push_back({"avx512_bf16", detail::gemm_bf16_avx512});
+  paths.push_back({"dispatched", gemm_bf16});
+  for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{
+           {1, 1, 1}, {1, 37, 5}, {13, 1, 2}, {12, 32, 16}, {25, 70, 31}, {150, 40, 400}, {7, 1100, 9}, {300, 200, 97}}) {
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
+        const Vec A = rnd((ta ? K : M) * lda, 11), B = rnd((tb ? N : K) * ldb, 12), C0 = rnd(M * ldc, 13);
+        for (auto [alpha, beta] : std::vector<std::pair<float, float>>{{1.0f, 0.0f}, {0.5f, 1.0f}, {2.0f, -0.75f}}) {
+          Vec want = C0;
+          reference::gemm_bf16(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, want.data(), ldc);
+          for (const Path& p : paths) {
+            Vec got = C0;
+            p.fn(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, got.data(), ldc);
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = 0; j < ldc; ++j) {
+                const size_t at = static_cast<size_t>(i * ldc + j);
+                if (j >= N) {  // padding columns of C are never touched
+                  ASSERT_EQ(got[at], C0[at]) << p.name;
+                  continue;
+                }
+                // Same exact products, summed in another order: float rounding only.
+                const float tol = 2e-6f * static_cast<float>(K) * std::abs(alpha) * 4.0f + 1e-5f;
+                ASSERT_NEAR(got[at], want[at], tol * (1.0f + std::abs(want[at])))
+                    << p.name << " M" << M << " N" << N << " K" << K << " ta" << ta << " tb" << tb << " at (" << i
+                    << "," << j << ")";
+              }
+          }
+        }
+      }
+  }
+}
+
+TEST(Kernels, GemmBf16RoundsItsOperands) {
+  // 1 + 2^-10 is not a bf16 value (8 bits of mantissa): it rounds to 1, so the bf16 product
+  // of ones-like matrices differs from the fp32 one by exactly what rounding predicts.
+  const int64_t M = 3, N = 40, K = 64;
+  const Vec A(M * K, 1.0f + 1.0f / 1024.0f), B(K * N, 1.0f);
+  Vec c32(M * N), c16(M * N);
+  gemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, c32.data(), N);
+  gemm_bf16(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, c16.data(), N);
+  for (int64_t i = 0; i < M * N; ++i) {
+    EXPECT_FLOAT_EQ(c32[static_cast<size_t>(i)], 64.0f * (1.0f + 1.0f / 1024.0f));
+    EXPECT_EQ(c16[static_cast<size_t>(i)], 64.0f);
+  }
+}
+
+TEST(Kernels, MatmulBf16MatchesReference) {
+  for (auto [N, C, OC] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 13, 5}, {33, 64, 97}}) {
+    for (WeightLayout layout : {WeightLayout::kInOut, WeightLayout::kOutIn}) {
+      Vec x = rnd(N * C, 1), w = rnd(C * OC, 2), b = rnd(OC, 3), dout = rnd(N * OC, 4);
+      auto [r, o] = both_paths([&] {
+        Vec out(N * OC), dx(N * C, 0.5f), dw(C * OC, 0.25f), db(OC, 1.0f);
+        matmul_forward(out.data(), x.data(), w.data(), b.data(), N, C, OC, layout, MatmulPrecision::kBF16);
+        matmul_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(), N, C, OC, layout,
+                        MatmulPrecision::kBF16);
+        return std::vector<Vec>{out, dx, dw, db};
+      });
+      expect_close(r, o, 1e-4f, "matmul bf16");
     }
   }
 }

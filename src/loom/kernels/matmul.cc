@@ -62,9 +62,19 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   }
 }
 
+namespace {
+void gemm_in(MatmulPrecision precision, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+             const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (precision == MatmulPrecision::kBF16)
+    gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else
+    gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+}  // namespace
+
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
-                    int64_t C, int64_t OC, WeightLayout layout) {
-  if (use_reference()) {
+                    int64_t C, int64_t OC, WeightLayout layout, MatmulPrecision precision) {
+  if (use_reference() && precision == MatmulPrecision::kF32) {
     reference::matmul_forward<float>(out, inp, weight, bias, N, C, OC, layout);
     return;
   }
@@ -77,22 +87,23 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
     }, 16);
     beta = 1.0f;
   }
-  gemm(false, tb, N, OC, C, 1.0f, inp, C, weight, tb ? C : OC, beta, out, OC);
+  gemm_in(precision, false, tb, N, OC, C, 1.0f, inp, C, weight, tb ? C : OC, beta, out, OC);
 }
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int64_t N, int64_t C, int64_t OC, WeightLayout layout) {
-  if (use_reference()) {
+                     const float* weight, int64_t N, int64_t C, int64_t OC, WeightLayout layout,
+                     MatmulPrecision precision) {
+  if (use_reference() && precision == MatmulPrecision::kF32) {
     reference::matmul_backward<float>(dinp, dweight, dbias, dout, inp, weight, N, C, OC, layout);
     return;
   }
   const bool outin = layout == WeightLayout::kOutIn;
-  if (dinp) gemm(false, !outin, N, C, OC, 1.0f, dout, OC, weight, outin ? C : OC, 1.0f, dinp, C);
+  if (dinp) gemm_in(precision, false, !outin, N, C, OC, 1.0f, dout, OC, weight, outin ? C : OC, 1.0f, dinp, C);
   if (dweight) {
     if (outin)
-      gemm(true, false, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+      gemm_in(precision, true, false, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     else
-      gemm(true, false, C, OC, N, 1.0f, inp, C, dout, OC, 1.0f, dweight, OC);
+      gemm_in(precision, true, false, C, OC, N, 1.0f, inp, C, dout, OC, 1.0f, dweight, OC);
   }
   if (dbias) {
     // Each thread owns a block of columns and sums rows in order: deterministic.

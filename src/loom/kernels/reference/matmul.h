@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 namespace loom::kernels {
 
@@ -27,6 +28,39 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
         acc += a * b;
       }
       C[i * ldc + j] = alpha * acc + (beta == T(0) ? T(0) : beta * C[i * ldc + j]);
+    }
+  }
+}
+
+// bfloat16 rounding of a float: round to nearest, ties to even (what AVX512-BF16's
+// VCVTNEPS2BF16 and PyTorch do); NaN stays NaN, infinities stay infinite.
+inline float round_to_bf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) {
+    u |= 0x00400000u;  // quiet NaN; its payload's top bits survive the truncation
+  } else {
+    u += 0x7fffu + ((u >> 16) & 1u);
+  }
+  u &= 0xffff0000u;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+// The bf16 GEMM's definition: every element of op(A) and op(B) is rounded to bfloat16; the
+// products of two bf16 values are exact in float, and they are summed in float.
+inline void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                      const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                      int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t j = 0; j < N; ++j) {
+      float acc = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const float a = round_to_bf16(trans_a ? A[k * lda + i] : A[i * lda + k]);
+        const float b = round_to_bf16(trans_b ? B[j * ldb + k] : B[k * ldb + j]);
+        acc += a * b;
+      }
+      C[i * ldc + j] = alpha * acc + (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]);
     }
   }
 }
