@@ -9,7 +9,9 @@ a Release build: scripts/setup.sh) and bench/torch_bench.py (Debian's python3-to
 each measurement in a fresh process, --repeats times, and prints a Markdown table of medians:
 training tokens/s (forward + backward + clip + AdamW), forward-only tokens/s, batch-1 decode
 tokens/s with a KV cache, achieved GFLOP/s and peak resident memory, with the loom/PyTorch
-ratio. A probe first measures this machine's fp32 limits (GEMM and FMA) in the same run.
+ratio. A probe first measures this machine's limits (fp32 FMA, fp32 and bf16 GEMM, memory read
+bandwidth) in the same run. "train-bf16" rows train with bf16 matmul products on both sides
+(loom --bf16 1 against PyTorch's torch.autocast(cpu, bfloat16)).
 
 Environments (--envs): "best" gives PyTorch its best settings on this machine, for both sides
 and for this command only: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (a Haswell core type
@@ -38,7 +40,17 @@ CONFIGS = {
     "C3": dict(vocab=65, layers=4, heads=4, embd=256, batch=16, seq=128),
     "decode": dict(vocab=50257, layers=12, heads=12, embd=768, batch=1, seq=256, prompt=32, new=128),
 }
-MODES = {"C1": ["train", "forward"], "C2": ["train", "forward"], "C3": ["train", "forward"], "decode": ["decode"]}
+MODES = {"C1": ["train", "train-bf16", "forward"], "C2": ["train", "train-bf16", "forward"],
+         "C3": ["train", "train-bf16", "forward"], "decode": ["decode"]}
+
+
+def split_mode(mode):
+    """'train-bf16' -> ('train', loom flags, torch flags): bf16 matmul products on both sides
+    (loom --bf16 1: bf16 products, fp32 sums, weights and optimizer; PyTorch: torch.autocast
+    to bfloat16 on the CPU)."""
+    if mode.endswith("-bf16"):
+        return mode[: -len("-bf16")], ["--bf16", "1"], ["--bf16"]
+    return mode, [], []
 
 
 def env_for(name):
@@ -90,7 +102,9 @@ def main():
     probe = run_one([a.loom_bench, "probe", "--threads", str(a.threads)], env_for("best"))
     raw.append(probe)
     print(f"Machine limits ({a.threads} threads, measured now): fp32 FMA peak {probe['fma_gflops']:.0f} GFLOP/s "
-          f"({probe['fma_isa']}), oneDNN sgemm 2048^3 {probe['sgemm_2048_gflops']:.0f} GFLOP/s, memory read "
+          f"({probe['fma_isa']}), oneDNN sgemm 2048^3 {probe['sgemm_2048_gflops']:.0f} GFLOP/s, loom sgemm "
+          f"{probe['loom_gemm_2048_gflops']:.0f} GFLOP/s, loom bf16 GEMM {probe['loom_gemm_bf16_2048_gflops']:.0f} "
+          f"GFLOP/s ({probe['bf16_isa']}), memory read "
           f"{probe['read_gb_per_s']:.1f} GB/s (so fp32 batch-1 decoding of C1, about 124 M weights = 495 MB read per token, is "
           f"bound near {probe['read_gb_per_s'] * 1e9 / 495e6:.0f} tokens/s)\n")
     print("| config | measurement | environment | loom tokens/s | PyTorch tokens/s | loom / PyTorch | "
@@ -102,19 +116,20 @@ def main():
             cfg = CONFIGS[cname]
             for mode in MODES[cname]:
                 loom_runs, torch_runs = [], []
+                base, loom_extra, torch_extra = split_mode(mode)
                 for _ in range(a.repeats):
-                    loom_runs.append(run_one([a.loom_bench, mode] + flags(cfg, a), env))
-                    torch_runs.append(run_one(torch_cmd + [mode] + flags(cfg, a), env))
+                    loom_runs.append(run_one([a.loom_bench, base] + flags(cfg, a) + loom_extra, env))
+                    torch_runs.append(run_one(torch_cmd + [base] + flags(cfg, a) + torch_extra, env))
                 for r in loom_runs + torch_runs:
-                    r.update(config=cname, env=env_name)
+                    r.update(config=cname, env=env_name, mode=mode)
                 raw += loom_runs + torch_runs
 
                 def med(runs, key):
                     return statistics.median(r[key] for r in runs)
 
                 if not a.no_profile and env_name == a.envs.split(",")[0]:
-                    prof = run_one([a.loom_bench, mode] + flags(cfg, a) + ["--profile", "1"], env)
-                    prof.update(config=cname, env=env_name)
+                    prof = run_one([a.loom_bench, base] + flags(cfg, a) + loom_extra + ["--profile", "1"], env)
+                    prof.update(config=cname, env=env_name, mode=mode)
                     raw.append(prof)
                     profiles.append(prof)
                 lt, tt = med(loom_runs, "tokens_per_s"), med(torch_runs, "tokens_per_s")

@@ -62,12 +62,15 @@ struct Args {
   int64_t prompt = 32, new_tokens = 128;
   int steps = 5, warmup = 2, threads = 2;
   bool profile = false;
+  bool bf16 = false;  // bf16 matmul products (mixed precision)
+  int64_t m = 1024, n = 1024, k = 1024;  // gemm mode
+  bool ta = false, tb = false;
 };
 
 [[noreturn]] void usage(const char* why, const char* what = "") {
   std::fprintf(stderr,
-               "loom_bench: %s%s\nusage: loom_bench train|forward|decode|probe [--vocab N] [--layers N] [--heads N] "
-               "[--embd N] [--batch N] [--seq N] [--prompt N] [--new N] [--steps N] [--warmup N] [--threads N] [--profile 1]\n",
+               "loom_bench: %s%s\nusage: loom_bench train|forward|decode|probe|gemm [--vocab N] [--layers N] [--heads N] "
+               "[--embd N] [--batch N] [--seq N] [--prompt N] [--new N] [--steps N] [--warmup N] [--threads N] [--profile 1] [--bf16 1] [--m N --n N --k N --ta 0|1 --tb 0|1]\n",
                why, what);
   std::exit(2);
 }
@@ -94,6 +97,12 @@ Args parse(int argc, char** argv) {
     else if (k == "--warmup") a.warmup = static_cast<int>(v);
     else if (k == "--threads") a.threads = static_cast<int>(v);
     else if (k == "--profile") a.profile = v != 0;
+    else if (k == "--bf16") a.bf16 = v != 0;
+    else if (k == "--m") a.m = v;
+    else if (k == "--n") a.n = v;
+    else if (k == "--k") a.k = v;
+    else if (k == "--ta") a.ta = v != 0;
+    else if (k == "--tb") a.tb = v != 0;
     else usage("unknown flag ", argv[i]);
   }
   return a;
@@ -150,9 +159,10 @@ void print_result(const Args& a, const char* what, double tokens, std::vector<do
   const double t = median(seconds);
   std::printf(
       "{\"side\":\"loom\",\"mode\":\"%s\",\"threads\":%d,\"tokens_per_step\":%.0f,\"median_s\":%.6f,"
-      "\"min_s\":%.6f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f,\"repeats\":%zu%s}\n",
+      "\"min_s\":%.6f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f,\"repeats\":%zu,\"bf16\":%s%s}\n",
       what, a.threads, tokens, t, *std::min_element(seconds.begin(), seconds.end()), tokens / t,
-      tokens * flops_per_token / t / 1e9, peak_rss_mb(), seconds.size(), profile_json(seconds).c_str());
+      tokens * flops_per_token / t / 1e9, peak_rss_mb(), seconds.size(), a.bf16 ? "true" : "false",
+      profile_json(seconds).c_str());
 }
 
 int bench_train(const Args& a) {
@@ -165,6 +175,7 @@ int bench_train(const Args& a) {
   auto params = model.named_parameters();
   Arena arena;
   Tape tape(&arena, true);
+  if (a.bf16) tape.set_matmul_precision(loom::kernels::MatmulPrecision::kBF16);
   Tensor ids = Tensor::empty({a.batch, a.seq}, DType::kI32);
   Tensor targets = Tensor::empty({a.batch * a.seq}, DType::kI32);
   std::vector<double> times;
@@ -195,6 +206,7 @@ int bench_forward(const Args& a) {
   model.set_training(false);
   Arena arena;
   Tape tape(&arena, false);
+  if (a.bf16) tape.set_matmul_precision(loom::kernels::MatmulPrecision::kBF16);
   Tensor ids = Tensor::empty({a.batch, a.seq}, DType::kI32);
   std::vector<double> times;
   for (int s = 0; s < a.warmup + a.steps; ++s) {
@@ -309,6 +321,30 @@ __attribute__((target("avx2"))) float read_sum_avx2(const float* p, size_t n) {
   return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
 }
 
+// One GEMM shape, C (m, n) = op(A) op(B), fp32 or bf16 products: GFLOP/s (for tuning).
+int bench_gemm(const Args& a) {
+  const int64_t M = a.m, N = a.n, K = a.k;
+  std::vector<float> A(static_cast<size_t>(M * K), 0.5f), B(static_cast<size_t>(K * N), 0.25f),
+      C(static_cast<size_t>(M * N));
+  std::vector<double> times;
+  for (int s = 0; s < a.warmup + a.steps; ++s) {
+    const double t0 = now();
+    if (a.bf16)
+      loom::kernels::gemm_bf16(a.ta, a.tb, M, N, K, 1.0f, A.data(), a.ta ? M : K, B.data(), a.tb ? K : N, 0.0f,
+                               C.data(), N);
+    else
+      loom::kernels::gemm(a.ta, a.tb, M, N, K, 1.0f, A.data(), a.ta ? M : K, B.data(), a.tb ? K : N, 0.0f, C.data(),
+                          N);
+    if (s >= a.warmup) times.push_back(now() - t0);
+  }
+  std::printf("{\"side\":\"loom\",\"mode\":\"gemm\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"ta\":%d,\"tb\":%d,"
+              "\"bf16\":%s,\"median_s\":%.6f,\"gflops\":%.1f}\n",
+              static_cast<long long>(M), static_cast<long long>(N), static_cast<long long>(K), a.ta ? 1 : 0,
+              a.tb ? 1 : 0, a.bf16 ? "true" : "false", median(times),
+              2.0 * static_cast<double>(M * N * K) / median(times) / 1e9);
+  return 0;
+}
+
 int bench_probe(const Args& a) {
   const bool avx512 = __builtin_cpu_supports("avx512f");
   const int lanes = avx512 ? 16 : 8;
@@ -376,7 +412,7 @@ int bench_probe(const Args& a) {
               "\"loom_gemm_%lld_gflops\":%.1f,\"loom_gemm_bf16_%lld_gflops\":%.1f,\"bf16_isa\":\"%s\",\"read_gb_per_s\":%.1f,\"sink\":%g}\n",
               a.threads, avx512 ? "avx512" : "avx2", fma_gflops, static_cast<long long>(n), gemm_gflops,
               static_cast<long long>(n), loom_gemm_gflops, static_cast<long long>(n), bf16_gflops,
-              loom::kernels::cpu_has_avx512_bf16() ? "avx512_bf16" : "portable", read_gbs,
+              loom::kernels::cpu_has_amx_bf16() ? "amx_bf16" : loom::kernels::cpu_has_avx512_bf16() ? "avx512_bf16" : "portable", read_gbs,
               sink + static_cast<double>(Cm[0]) + static_cast<double>(total));
   return 0;
 }
@@ -391,5 +427,6 @@ int main(int argc, char** argv) {
   if (a.mode == "forward") return bench_forward(a);
   if (a.mode == "decode") return bench_decode(a);
   if (a.mode == "probe") return bench_probe(a);
+  if (a.mode == "gemm") return bench_gemm(a);
   usage("unknown mode ", argv[1]);
 }

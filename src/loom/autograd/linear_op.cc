@@ -19,15 +19,17 @@ Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, Weigh
   std::vector<int64_t> out_shape = x.shape();
   out_shape.back() = OC;
   Variable out(tape.empty(out_shape), tape.needs_grad({&x, &weight, &bias}));
+  const kernels::MatmulPrecision precision = tape.matmul_precision();
   kernels::matmul_forward(out.value().f32(), x.value().f32(), w.f32(),
-                          bias.defined() ? bias.value().f32() : nullptr, N, C, OC, layout);
+                          bias.defined() ? bias.value().f32() : nullptr, N, C, OC, layout, precision);
   if (out.requires_grad()) {
-    tape.record("linear.backward", out, [&tape, out, x, weight, bias, N, C, OC, layout]() mutable {
+    tape.record("linear.backward", out, [&tape, out, x, weight, bias, N, C, OC, layout, precision]() mutable {
       if (!out.has_grad()) return;
       kernels::matmul_backward(x.requires_grad() ? tape.grad_of(x).f32() : nullptr,
                                weight.requires_grad() ? tape.grad_of(weight).f32() : nullptr,
                                bias.defined() && bias.requires_grad() ? tape.grad_of(bias).f32() : nullptr,
-                               out.grad().f32(), x.value().f32(), weight.value().f32(), N, C, OC, layout);
+                               out.grad().f32(), x.value().f32(), weight.value().f32(), N, C, OC, layout,
+                               precision);
     });
   }
   return out;

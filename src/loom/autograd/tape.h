@@ -18,6 +18,7 @@
 
 #include "loom/autograd/variable.h"
 #include "loom/base/rng.h"
+#include "loom/kernels/matmul.h"
 #include "loom/tensor/arena.h"
 
 namespace loom {
@@ -47,6 +48,10 @@ class Tape {
   Tensor& grad_of(Variable& v);
   // Keep every activation's gradient until reset() (for tests and debugging).
   void keep_activation_grads(bool keep) { keep_activation_grads_ = keep; }
+  // The precision of every matmul (linear op) recorded on this tape, forward and backward:
+  // kBF16 is mixed precision (bf16 products, fp32 sums, fp32 weights and activations).
+  void set_matmul_precision(kernels::MatmulPrecision p) { matmul_precision_ = p; }
+  kernels::MatmulPrecision matmul_precision() const { return matmul_precision_; }
 
   // Seeds d(loss)/d(loss) = `seed_grad` and runs the recorded backward functions.
   // `loss` must be a scalar produced while recording.
@@ -71,6 +76,7 @@ class Tape {
   };
   std::vector<Entry> backward_fns_;
   bool keep_activation_grads_ = false;
+  kernels::MatmulPrecision matmul_precision_ = kernels::MatmulPrecision::kF32;
   uint64_t seed_ = 0;
   uint64_t calls_ = 0;
 };

@@ -14,7 +14,10 @@
 #include <vector>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 #include "loom/base/check.h"
@@ -33,6 +36,17 @@ namespace loom::kernels {
 
 const char* matmul_precision_name(MatmulPrecision p) {
   return p == MatmulPrecision::kBF16 ? "bf16" : "fp32";
+}
+
+bool parse_matmul_precision(std::string_view name, MatmulPrecision* out) {
+  if (name == "fp32") {
+    *out = MatmulPrecision::kF32;
+  } else if (name == "bf16") {
+    *out = MatmulPrecision::kBF16;
+  } else {
+    return false;
+  }
+  return true;
 }
 
 bool cpu_has_avx512_bf16() {
@@ -105,11 +119,14 @@ LOOM_BF16_TARGET inline __m512i pairs_along_row(const float* p, int64_t n) {
 
 // Packs op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into strips of kNr columns: strip s holds
 // kp_count x kNr pair words. Columns past nc and the odd k past kc are zero.
+// kp_rows >= (kc + 1) / 2 pair rows per strip; the rows past the data are zero.
 LOOM_BF16_TARGET void pack_b(uint32_t* dst, bool trans_b, const float* B, int64_t ldb, int64_t p0, int64_t kc,
-                             int64_t j0, int64_t nc) {
+                             int64_t j0, int64_t nc, int64_t kp_rows) {
   const int64_t kp_count = (kc + 1) / 2;
   for (int64_t s = 0; s * kNr < nc; ++s) {
-    uint32_t* strip = dst + s * kp_count * kNr;
+    uint32_t* strip = dst + s * kp_rows * kNr;
+    if (kp_rows > kp_count)
+      std::memset(strip + kp_count * kNr, 0, static_cast<size_t>((kp_rows - kp_count) * kNr) * sizeof(uint32_t));
     const int64_t js = j0 + s * kNr, cols = nc - s * kNr < kNr ? nc - s * kNr : kNr;
     if (!trans_b) {  // B[k * ldb + j]: two rows of k, 16 columns at a time
       for (int64_t kp = 0; kp < kp_count; ++kp) {
@@ -216,14 +233,222 @@ LOOM_BF16_TARGET void micro_kernel(int64_t kp_count, const uint32_t* a, const ui
 
 // Packing buffers, one set per thread, grown on demand and kept.
 struct PackBuffers {
-  std::vector<uint32_t, std::allocator<uint32_t>> a, b;
+  std::vector<uint32_t> a, b;
 };
 thread_local PackBuffers t_pack;
+
+// ---- AMX (Advanced Matrix Extensions) path ----------------------------------------
+// TDPBF16PS multiplies a 16 x 32 bf16 tile of A by a 32 x 16 bf16 tile of B (stored as 16
+// rows of 16 pair words, the same pair layout as pack_b's strips) into a 16 x 16 fp32
+// tile: 8,192 multiply-adds per instruction. A 32 x 32 block of C uses four accumulator
+// tiles, two A tiles and two B tiles (all eight). op(A) is packed as bf16 rows (pair words
+// along k), padded to 32 rows and to a multiple of 16 pairs.
+
+#define LOOM_AMX_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+
+constexpr int64_t kAmxKc = 1024;               // k per block (512 pairs)
+constexpr int64_t kAmxMc = 256;                // rows of A per packed block
+constexpr int64_t kAmxNc = 512;                // columns of B per packed block
+
+struct alignas(64) TileConfig {
+  uint8_t palette_id = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// op(A) rows [i0, i0 + mc) x k [p0, p0 + kc) as rows of kpp pair words, rows padded to a
+// multiple of 32; everything past the data is zero.
+LOOM_AMX_TARGET void pack_a_rows(uint32_t* dst, bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t mc,
+                                 int64_t p0, int64_t kc, int64_t kpp) {
+  const int64_t mc_pad = (mc + 31) / 32 * 32, kp_count = (kc + 1) / 2;
+  std::memset(dst, 0, static_cast<size_t>(mc_pad * kpp) * sizeof(uint32_t));
+  if (!trans_a) {  // rows contiguous along k
+    for (int64_t r = 0; r < mc; ++r) {
+      const float* row = A + (i0 + r) * lda + p0;
+      for (int64_t kp0 = 0; kp0 < kp_count; kp0 += 16)
+        _mm512_storeu_si512(dst + r * kpp + kp0, pairs_along_row(row + 2 * kp0, kc - 2 * kp0));
+    }
+  } else {  // A[k * lda + i]: 16 consecutive rows from two k at a time, scattered to rows
+    const __m512i stride = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                              _mm512_set1_epi32(static_cast<int>(kpp)));
+    for (int64_t r0 = 0; r0 < mc; r0 += 16) {
+      const int64_t n = mc - r0 < 16 ? mc - r0 : 16;
+      const __mmask16 m = n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1u);
+      for (int64_t kp = 0; kp < kp_count; ++kp) {
+        const int64_t k = p0 + 2 * kp;
+        const __m256i x = load_bf16x16(A + k * lda + i0 + r0, n);
+        const __m256i y = 2 * kp + 1 < kc ? load_bf16x16(A + (k + 1) * lda + i0 + r0, n) : _mm256_setzero_si256();
+        _mm512_mask_i32scatter_epi32(dst + r0 * kpp + kp, m, stride, interleave_pairs(x, y), 4);
+      }
+    }
+  }
+}
+
+// C block rows [0, rows) x cols [0, cols) (each <= 32) = alpha * (32 x 32 tile result) + beta * C.
+LOOM_AMX_TARGET void store_block(const float* t, float* C, int64_t ldc, int64_t rows, int64_t cols, float alpha,
+                                 float beta) {
+  const auto mask = [](int64_t c) {
+    return c >= 16 ? static_cast<__mmask16>(0xffff) : c <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << c) - 1u);
+  };
+  const __mmask16 m0 = mask(cols), m1 = mask(cols - 16);
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* c = C + r * ldc;
+    __m512 o0 = _mm512_mul_ps(va, _mm512_load_ps(t + r * 32)), o1 = _mm512_mul_ps(va, _mm512_load_ps(t + r * 32 + 16));
+    if (beta != 0.0f) {
+      o0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), o0);
+      o1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), o1);
+    }
+    _mm512_mask_storeu_ps(c, m0, o0);
+    _mm512_mask_storeu_ps(c + 16, m1, o1);
+  }
+}
+
+// All 32 x 32 blocks of C[0, mc) x [0, nc) from a packed A block (pack_a_rows) and packed B
+// strips (pack_b with kpp rows).
+LOOM_AMX_TARGET void amx_blocks(const uint32_t* a, const uint32_t* b, int64_t kpp, int64_t mc, int64_t nc, float* C,
+                                int64_t ldc, float alpha, float beta) {
+  alignas(64) float t[32 * 32];
+  const size_t a_stride = static_cast<size_t>(kpp) * sizeof(uint32_t), b_stride = kNr * sizeof(uint32_t);
+  for (int64_t js = 0; js < nc; js += kNr) {
+    const uint32_t* strip = b + (js / kNr) * kpp * kNr;
+    for (int64_t is = 0; is < mc; is += 32) {
+      const uint32_t* a0 = a + is * kpp;
+      const uint32_t* a1 = a0 + 16 * kpp;
+      // A whole 32 x 32 block with alpha 1 and beta 0 or 1 accumulates in C itself: the
+      // tiles start as C (or zero) and are stored straight back.
+      float* c = C + is * ldc + js;
+      const bool direct = alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && mc - is >= 32 && nc - js >= 32;
+      const size_t c_stride = static_cast<size_t>(ldc) * sizeof(float);
+      if (direct && beta == 1.0f) {
+        _tile_loadd(0, c, c_stride);
+        _tile_loadd(1, c + 16, c_stride);
+        _tile_loadd(2, c + 16 * ldc, c_stride);
+        _tile_loadd(3, c + 16 * ldc + 16, c_stride);
+      } else {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+      }
+      for (int64_t kp = 0; kp < kpp; kp += 16) {
+        _tile_loadd(4, a0 + kp, a_stride);
+        _tile_loadd(5, a1 + kp, a_stride);
+        _tile_loadd(6, strip + kp * kNr, b_stride);
+        _tile_loadd(7, strip + kp * kNr + 16, b_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      if (direct) {
+        _tile_stored(0, c, c_stride);
+        _tile_stored(1, c + 16, c_stride);
+        _tile_stored(2, c + 16 * ldc, c_stride);
+        _tile_stored(3, c + 16 * ldc + 16, c_stride);
+        continue;
+      }
+      _tile_stored(0, t, 128);
+      _tile_stored(1, t + 16, 128);
+      _tile_stored(2, t + 16 * 32, 128);
+      _tile_stored(3, t + 16 * 32 + 16, 128);
+      store_block(t, c, ldc, mc - is < 32 ? mc - is : 32, nc - js < 32 ? nc - js : 32, alpha, beta);
+    }
+  }
+}
+
+LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                                     const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                                     int64_t ldc, int64_t whole) {
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 64;
+  }
+  _tile_loadconfig(&cfg);
+  PackBuffers& buf = t_pack;
+  auto grow = [](std::vector<uint32_t>& v, int64_t words) {
+    if (v.size() < static_cast<size_t>(words)) v.resize(static_cast<size_t>(words));
+  };
+  const int64_t m_pad = (M + 31) / 32 * 32, n_pad = (N + kNr - 1) / kNr * kNr;
+  for (int64_t p0 = 0; p0 < K; p0 += kAmxKc) {
+    const int64_t kc = K - p0 < kAmxKc ? K - p0 : kAmxKc, kpp = (kc + 31) / 32 * 16;
+    const float beta_here = p0 == 0 ? beta : 1.0f;
+    if (n_pad * kpp * 4 <= whole) {  // all of op(B) packed once; A in row blocks
+      grow(buf.b, n_pad * kpp);
+      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, 0, N, kpp);
+      grow(buf.a, kAmxMc * kpp);
+      for (int64_t i0 = 0; i0 < M; i0 += kAmxMc) {
+        const int64_t mc = M - i0 < kAmxMc ? M - i0 : kAmxMc;
+        pack_a_rows(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc, kpp);
+        amx_blocks(buf.a.data(), buf.b.data(), kpp, mc, N, C + i0 * ldc, ldc, alpha, beta_here);
+      }
+    } else if (m_pad * kpp * 4 <= whole) {  // all of op(A) packed once; B in column blocks
+      grow(buf.a, m_pad * kpp);
+      pack_a_rows(buf.a.data(), trans_a, A, lda, 0, M, p0, kc, kpp);
+      grow(buf.b, kAmxNc * kpp);
+      for (int64_t j0 = 0; j0 < N; j0 += kAmxNc) {
+        const int64_t nc = N - j0 < kAmxNc ? N - j0 : kAmxNc;
+        pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp);
+        amx_blocks(buf.a.data(), buf.b.data(), kpp, M, nc, C + j0, ldc, alpha, beta_here);
+      }
+    } else {
+      grow(buf.a, kAmxMc * kpp);
+      grow(buf.b, kAmxNc * kpp);
+      for (int64_t j0 = 0; j0 < N; j0 += kAmxNc) {
+        const int64_t nc = N - j0 < kAmxNc ? N - j0 : kAmxNc;
+        pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp);
+        for (int64_t i0 = 0; i0 < M; i0 += kAmxMc) {
+          const int64_t mc = M - i0 < kAmxMc ? M - i0 : kAmxMc;
+          pack_a_rows(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc, kpp);
+          amx_blocks(buf.a.data(), buf.b.data(), kpp, mc, nc, C + i0 * ldc + j0, ldc, alpha, beta_here);
+        }
+      }
+    }
+  }
+  _tile_release();
+}
 
 }  // namespace
 #endif  // LOOM_HAVE_BF16_CODE
 
+bool cpu_has_amx_bf16() {
+#ifdef LOOM_HAVE_BF16_CODE
+  static const bool has = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool amx_bf16 = (d >> 22) & 1u, amx_tile = (d >> 24) & 1u;
+    if (!amx_bf16 || !amx_tile || !cpu_has_avx512_bf16()) return false;
+    // Linux hands out the 8 KiB of tile state only to processes that ask for it.
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
 namespace detail {
+
+void gemm_bf16_amx(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+                   int64_t pack_whole_bytes) {
+  LOOM_CHECK(cpu_has_amx_bf16()) << "gemm_bf16_amx on a CPU (or kernel) without AMX-BF16";
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    return;
+  }
+#ifdef LOOM_HAVE_BF16_CODE
+  gemm_amx_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pack_whole_bytes);
+#else
+  (void)trans_a, (void)trans_b, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb, (void)pack_whole_bytes;
+#endif
+}
 
 void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                       const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
@@ -246,7 +471,7 @@ void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
     for (int64_t p0 = 0; p0 < K; p0 += kKc) {
       const int64_t kc = K - p0 < kKc ? K - p0 : kKc, kp_count = (kc + 1) / 2;
       const float beta_here = p0 == 0 ? beta : 1.0f;
-      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc);
+      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kp_count);
       for (int64_t i0 = 0; i0 < M; i0 += kMc) {
         const int64_t mc = M - i0 < kMc ? M - i0 : kMc;
         pack_a(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc);
@@ -282,22 +507,29 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
     detail::gemm_bf16_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
+  const bool amx = cpu_has_amx_bf16();
+  const auto serial = [amx](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a, int64_t la,
+                            const float* b, int64_t lb, float be, float* c, int64_t lc) {
+    if (amx)
+      detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc);
+    else
+      detail::gemm_bf16_avx512(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc);
+  };
   // One block of rows or columns of C per pool thread, as in the fp32 gemm.
   if (M * N * K < (int64_t{1} << 17) || num_threads() == 1) {
-    detail::gemm_bf16_avx512(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   } else if (N >= M) {
     constexpr int64_t kCols = 32;
     parallel_for((N + kCols - 1) / kCols, [&](int64_t lo, int64_t hi) {
       const int64_t n0 = lo * kCols, n1 = hi * kCols < N ? hi * kCols : N;
-      detail::gemm_bf16_avx512(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0, ldb,
-                               beta, C + n0, ldc);
+      serial(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0, ldb, beta, C + n0, ldc);
     });
   } else {
-    constexpr int64_t kRows = 12;
-    parallel_for((M + kRows - 1) / kRows, [&](int64_t lo, int64_t hi) {
-      const int64_t m0 = lo * kRows, m1 = hi * kRows < M ? hi * kRows : M;
-      detail::gemm_bf16_avx512(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B, ldb,
-                               beta, C + m0 * ldc, ldc);
+    const int64_t rows = amx ? 32 : 12;
+    parallel_for((M + rows - 1) / rows, [&](int64_t lo, int64_t hi) {
+      const int64_t m0 = lo * rows, m1 = hi * rows < M ? hi * rows : M;
+      serial(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B, ldb, beta,
+             C + m0 * ldc, ldc);
     });
   }
 }

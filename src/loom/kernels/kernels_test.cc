@@ -99,14 +99,30 @@ TEST(Kernels, GemmBf16MatchesReferenceOnEveryPath) {
   };
   std::vector<Path> paths = {{"portable", detail::gemm_bf16_portable}};
   if (cpu_has_avx512_bf16()) paths.push_back({"avx512_bf16", detail::gemm_bf16_avx512});
+  if (cpu_has_amx_bf16()) {
+    paths.push_back({"amx_bf16", [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a,
+                                    int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc) {
+                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc);
+                     }});
+    // Small enough that op(A) is packed whole but op(B) is not, then neither: every branch.
+    paths.push_back({"amx_bf16_a_whole", [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a,
+                                            int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc) {
+                       const int64_t kpp = ((k < 1024 ? k : 1024) + 31) / 32 * 16;
+                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, (m + 31) / 32 * 32 * kpp * 4);
+                     }});
+    paths.push_back({"amx_bf16_blocked", [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a,
+                                            int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc) {
+                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, 0);
+                     }});
+  }
   paths.push_back({"dispatched", gemm_bf16});
   for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{
-           {1, 1, 1}, {1, 37, 5}, {13, 1, 2}, {12, 32, 16}, {25, 70, 31}, {150, 40, 400}, {7, 1100, 9}, {300, 200, 97}}) {
+           {1, 1, 1}, {1, 37, 5}, {13, 1, 2}, {12, 32, 16}, {25, 70, 31}, {150, 40, 400}, {7, 1100, 9}, {300, 200, 97}, {33, 600, 1100}, {40, 33, 2100}}) {
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
         const Vec A = rnd((ta ? K : M) * lda, 11), B = rnd((tb ? N : K) * ldb, 12), C0 = rnd(M * ldc, 13);
-        for (auto [alpha, beta] : std::vector<std::pair<float, float>>{{1.0f, 0.0f}, {0.5f, 1.0f}, {2.0f, -0.75f}}) {
+        for (auto [alpha, beta] : std::vector<std::pair<float, float>>{{1.0f, 0.0f}, {1.0f, 1.0f}, {0.5f, 1.0f}, {2.0f, -0.75f}}) {
           Vec want = C0;
           reference::gemm_bf16(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, want.data(), ldc);
           for (const Path& p : paths) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "loom/kernels/reference/matmul.h"
 
@@ -19,6 +20,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
 // traffic inside the GEMM and twice the multiply rate on CPUs with AVX512-BF16.
 enum class MatmulPrecision { kF32, kBF16 };
 const char* matmul_precision_name(MatmulPrecision p);  // "fp32" | "bf16"
+// "fp32" | "bf16"; false if the name is unknown.
+bool parse_matmul_precision(std::string_view name, MatmulPrecision* out);
 
 // gemm with MatmulPrecision::kBF16 numerics (reference::gemm_bf16 defines them). Runs
 // AVX512-BF16 dot products (VDPBF16PS) on packed bf16 panels where the CPU has them, else
@@ -27,10 +30,18 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 // True if this CPU has AVX512-BF16 (and AVX512-BW/VL), so gemm_bf16 takes its fast path.
 bool cpu_has_avx512_bf16();
+// True if this CPU has AMX-BF16 tiles and the OS granted their use; gemm_bf16 then runs on
+// the tiles (TDPBF16PS), its fastest path.
+bool cpu_has_amx_bf16();
 
 namespace detail {
-// gemm_bf16's two paths, single-threaded, callable directly so tests cover both on any
-// machine (the AVX-512 one only where cpu_has_avx512_bf16()).
+// gemm_bf16's paths, single-threaded, callable directly so tests cover both on any
+// machine (the AVX-512 one only where cpu_has_avx512_bf16(), the AMX one where cpu_has_amx_bf16()).
+// pack_whole_bytes: an operand block up to this size is packed once whole (the other is
+// then packed in blocks); tests lower it to reach every blocking branch.
+void gemm_bf16_amx(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+                   int64_t pack_whole_bytes = int64_t{8} << 20);
 void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                       const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                       int64_t ldc);

@@ -125,6 +125,10 @@ const std::vector<ConfigField>& train_config_fields() {
                           [](TrainConfig& c) -> int64_t& { return c.checkpoint_interval; }));
     f.push_back(int_field("seed", "seed for initialisation, batches and dropout", [](TrainConfig& c) -> int64_t& { return c.seed; }));
     f.push_back(int_field("threads", "worker threads; 0 = all cores", [](TrainConfig& c) -> int64_t& { return c.threads; }));
+    f.push_back(choice_field<kernels::MatmulPrecision>(
+        "matmul", "matmul precision: fp32, or bf16 products with fp32 sums and fp32 weights (mixed precision)",
+        "fp32|bf16", [](TrainConfig& c) -> kernels::MatmulPrecision& { return c.matmul; },
+        kernels::parse_matmul_precision, kernels::matmul_precision_name));
     // Optimizer and schedule.
     f.push_back(choice_field<optim::OptimizerType>(
         "optimizer", "optimizer", "adamw|adam|sgd", [](TrainConfig& c) -> optim::OptimizerType& { return c.optimizer.type; },

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loom/base/status.h"
+#include "loom/kernels/matmul.h"
 #include "loom/models/gpt.h"
 #include "loom/optim/optimizer.h"
 #include "loom/optim/schedule.h"
@@ -35,6 +36,9 @@ struct TrainConfig {
   int64_t checkpoint_interval = 0;    // 0 = at every evaluation
   int64_t seed = 1337;
   int64_t threads = 0;                // 0 = all cores
+  // Matmul products in bf16 (fp32 sums, weights and optimizer state) for training and
+  // evaluation; fp32 is exact single precision.
+  kernels::MatmulPrecision matmul = kernels::MatmulPrecision::kF32;
   optim::OptimizerOptions optimizer;
   optim::LrSchedule schedule;         // decay_iters 0 = max_iters
   float grad_clip = 1.0f;             // 0 = off

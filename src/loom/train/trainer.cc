@@ -107,6 +107,7 @@ float estimate_loss(Run& run, const data::TokenStream& tokens, uint64_t salt) {
   data::WindowSampler sampler(&tokens, c.batch_size, c.model.block_size, static_cast<uint64_t>(c.seed) ^ salt);
   Arena arena;
   Tape tape(&arena, false);
+  tape.set_matmul_precision(c.matmul);
   run.model->set_training(false);
   Tensor ids = Tensor::empty({c.batch_size, c.model.block_size}, DType::kI32);
   Tensor targets = Tensor::empty({c.batch_size * c.model.block_size}, DType::kI32);
@@ -229,6 +230,7 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
   data::WindowSampler sampler(run.train_stream.get(), B, T, static_cast<uint64_t>(c.seed));
   Arena arena;
   Tape tape(&arena, true);
+  tape.set_matmul_precision(c.matmul);
   Tensor ids = Tensor::empty({B, T}, DType::kI32);
   Tensor targets = Tensor::empty({B * T}, DType::kI32);
   data::Batch batch;
