@@ -6,10 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <cstdlib>
 #include <mutex>
-#include <string>
 #include <thread>
 #include <vector>
 
@@ -18,7 +15,6 @@
 #endif
 
 #include "loom/base/check.h"
-#include "loom/base/env.h"
 
 namespace loom {
 namespace {
@@ -119,22 +115,7 @@ class Pool {
   std::condition_variable sleep_cv_;
 };
 
-int parse_count(const char* name) {
-  const std::string v = env_or(name, "");
-  if (v.empty()) return 0;
-  char* end = nullptr;
-  const long n = std::strtol(v.c_str(), &end, 10);
-  // OMP_NUM_THREADS may be a list ("4,2"): its first entry is the outer level's count.
-  if (end != v.c_str() && (*end == '\0' || *end == ',') && n >= 1 && n <= 4096)
-    return static_cast<int>(n);
-  std::fprintf(stderr, "loom: ignoring %s='%s': expected a thread count from 1 to 4096\n", name,
-               v.c_str());
-  return 0;
-}
-
 int default_threads() {
-  if (int n = parse_count("LOOM_NUM_THREADS")) return n;
-  if (int n = parse_count("OMP_NUM_THREADS")) return n;
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
 }

@@ -19,7 +19,7 @@
 namespace loom {
 
 // Sets the number of threads (the caller plus n - 1 workers) for all later parallel work.
-// n >= 1. The default is LOOM_NUM_THREADS, else OMP_NUM_THREADS, else the hardware's count.
+// n >= 1. The default is the hardware's count (the CLI applies --threads or OMP_NUM_THREADS).
 void set_num_threads(int n);
 int num_threads();
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "loom/base/env.h"
@@ -46,9 +47,20 @@ int report(const Status& s) {
   return s.code() == StatusCode::kCancelled ? 130 : 1;
 }
 
+// --threads, else OMP_NUM_THREADS (its first entry if it is a list like "4,2"), else all cores.
 Status set_threads(int threads) {
   if (threads < 0) return loom::invalid_argument("--threads is " + std::to_string(threads) + "; it must be >= 0 (0 = all cores)");
-  if (threads > 0) loom::set_num_threads(threads);
+  if (threads == 0) {
+    const std::string omp = loom::env_or("OMP_NUM_THREADS", "");
+    if (omp.empty()) return loom::ok_status();
+    char* end = nullptr;
+    const long n = std::strtol(omp.c_str(), &end, 10);
+    if (end == omp.c_str() || (*end != '\0' && *end != ',') || n < 1 || n > 4096)
+      return loom::invalid_argument("OMP_NUM_THREADS is '" + omp +
+                                    "'; expected a thread count from 1 to 4096; unset it or pass --threads N");
+    threads = static_cast<int>(n);
+  }
+  loom::set_num_threads(threads);
   return loom::ok_status();
 }
 

@@ -1,6 +1,9 @@
-// Optimized attention: one (batch, head) pair per task, a score row of at most T floats
-// per thread, SIMD dot products. The backward writes dq, dk, dv of its own head only,
-// so tasks never race.
+// Optimized attention: one (batch, head) pair per task. Training attention is blocked: 64
+// query rows at a time, scores and products by GEMM (kernels::gemm, run on the calling
+// thread inside the pool), the causal softmax vectorized; a 64 x T score block per thread,
+// never a T x T matrix per head in memory. The backward recomputes the probabilities from
+// the saved log-sum-exp and writes dq, dk, dv of its own head only, so tasks never race.
+// Decoding (attention_cached_forward) handles one query row at a time with dot products.
 #include "loom/kernels/attention.h"
 
 #include <cmath>
@@ -10,6 +13,7 @@
 #include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/kernels/fast_math.h"
+#include "loom/kernels/matmul.h"
 #include "loom/kernels/multiversion.h"
 #include "loom/kernels/reference/attention.h"
 
@@ -47,25 +51,82 @@ LOOM_MULTIVERSION float attend_row(float* o, float* s, const float* q, const flo
   for (int64_t j = 0; j < n_keys; ++j) axpy(o, s[j] * inv, v + j * stride, HS);
   return m + std::log(l);
 }
-// The backward of one (batch, head): rows of q/k/v at stride 3C, of out/dout at stride C.
-LOOM_MULTIVERSION void attention_backward_head(float* dbase, const float* dout, const float* base, const float* out,
-                                               const float* lse, int64_t T, int64_t C, int64_t HS, float scale) {
-  for (int64_t t = 0; t < T; ++t) {
-    const float* q = base + t * 3 * C;
-    const float* dO = dout + t * C;
-    const float* o = out + t * C;
-    float* dq = dbase + t * 3 * C;
-    const float D = dot(dO, o, HS);
-    const float L = lse[t];
-    for (int64_t j = 0; j <= t; ++j) {
-      const float* k = base + j * 3 * C + C;
-      const float* v = base + j * 3 * C + 2 * C;
-      const float p = exp_approx(dot(q, k, HS) * scale - L);
-      const float ds = p * (dot(dO, v, HS) - D);
-      axpy(dq, scale * ds, k, HS);
-      axpy(dbase + j * 3 * C + C, scale * ds, q, HS);
-      axpy(dbase + j * 3 * C + 2 * C, p, dO, HS);
+}  // namespace
+
+namespace {
+
+// Rows of query positions per block: the score block is kRowBlock x (r0 + kRowBlock) floats,
+// so causal blocks skip the keys after their last row.
+constexpr int64_t kRowBlock = 64;
+
+// Row i of S (query t = r0 + i, width floats at stride ld) becomes softmax over keys 0..t
+// and zero after; lse[i] = log-sum-exp of the raw row over 0..t.
+LOOM_MULTIVERSION void causal_softmax_rows(float* S, int64_t ld, int64_t rows, int64_t r0, int64_t width, float* lse) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* s = S + i * ld;
+    const int64_t n = r0 + i + 1;
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < n; ++j) m = s[j] > m ? s[j] : m;
+    float l = 0;
+#pragma omp simd reduction(+ : l)
+    for (int64_t j = 0; j < n; ++j) {
+      s[j] = exp_approx(s[j] - m);
+      l += s[j];
     }
+    const float inv = 1.0f / l;
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+    for (int64_t j = n; j < width; ++j) s[j] = 0.0f;
+    lse[i] = m + std::log(l);
+  }
+}
+
+// P = exp(S - lse) over keys 0..t (zero after), then dS = P * (dP - D) in place of dP.
+LOOM_MULTIVERSION void causal_softmax_grad_rows(float* S, float* dP, int64_t ld, int64_t rows, int64_t r0,
+                                                int64_t width, const float* lse, const float* D) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* s = S + i * ld;
+    float* dp = dP + i * ld;
+    const int64_t n = r0 + i + 1;
+    const float L = lse[i], Di = D[i];
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) {
+      s[j] = exp_approx(s[j] - L);
+      dp[j] = s[j] * (dp[j] - Di);
+    }
+    for (int64_t j = n; j < width; ++j) {
+      s[j] = 0.0f;
+      dp[j] = 0.0f;
+    }
+  }
+}
+
+// One (batch, head), blocked: S = scale Q K^T and O = P V by GEMM, one block of query rows at
+// a time. q, k, v rows at stride 3C; out rows at stride C; lse has T entries.
+void attention_forward_head(float* out, float* lse, const float* q, const float* k, const float* v, int64_t T,
+                            int64_t C, int64_t HS, float scale, float* S) {
+  for (int64_t r0 = 0; r0 < T; r0 += kRowBlock) {
+    const int64_t rb = T - r0 < kRowBlock ? T - r0 : kRowBlock, r1 = r0 + rb;
+    gemm(false, true, rb, r1, HS, scale, q + r0 * 3 * C, 3 * C, k, 3 * C, 0.0f, S, r1);
+    causal_softmax_rows(S, r1, rb, r0, r1, lse + r0);
+    gemm(false, false, rb, HS, r1, 1.0f, S, r1, v, 3 * C, 0.0f, out + r0 * C, C);
+  }
+}
+
+// Its backward: recomputes P from lse block by block; D_t = dO_t . O_t;
+// dS = P (dP - D) with dP = dO V^T; dQ += scale dS K, dK += scale dS^T Q, dV += P^T dO.
+void attention_backward_head(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                             const float* v, const float* out, const float* lse, int64_t T, int64_t C, int64_t HS,
+                             float scale, float* S, float* dP, float* D) {
+  for (int64_t t = 0; t < T; ++t) D[t] = dot(dout + t * C, out + t * C, HS);
+  for (int64_t r0 = 0; r0 < T; r0 += kRowBlock) {
+    const int64_t rb = T - r0 < kRowBlock ? T - r0 : kRowBlock, r1 = r0 + rb;
+    gemm(false, true, rb, r1, HS, scale, q + r0 * 3 * C, 3 * C, k, 3 * C, 0.0f, S, r1);
+    gemm(false, true, rb, r1, HS, 1.0f, dout + r0 * C, C, v, 3 * C, 0.0f, dP, r1);
+    causal_softmax_grad_rows(S, dP, r1, rb, r0, r1, lse + r0, D + r0);
+    gemm(false, false, rb, HS, r1, scale, dP, r1, k, 3 * C, 1.0f, dq + r0 * 3 * C, 3 * C);
+    gemm(true, false, r1, HS, rb, scale, dP, r1, q + r0 * 3 * C, 3 * C, 1.0f, dk, 3 * C);
+    gemm(true, false, r1, HS, rb, 1.0f, S, r1, dout + r0 * C, C, 1.0f, dv, 3 * C);
   }
 }
 
@@ -77,14 +138,12 @@ void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int6
   const int64_t HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
-    std::vector<float> s(static_cast<size_t>(T));
+    std::vector<float> S(static_cast<size_t>(kRowBlock * T));
     for (int64_t bh = lo; bh < hi; ++bh) {
       const int64_t b = bh / NH, h = bh % NH;
       const float* base = qkv + b * T * 3 * C + h * HS;
-      for (int64_t t = 0; t < T; ++t)
-        lse[(b * NH + h) * T + t] = attend_row(out + (b * T + t) * C + h * HS, s.data(),
-                                               base + t * 3 * C, base + C, base + 2 * C, 3 * C,
-                                               t + 1, HS, scale);
+      attention_forward_head(out + b * T * C + h * HS, lse + bh * T, base, base + C, base + 2 * C, T, C, HS, scale,
+                             S.data());
     }
   });
 }
@@ -96,11 +155,13 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
   const int64_t HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
+    std::vector<float> S(static_cast<size_t>(kRowBlock * T)), dP(S.size()), D(static_cast<size_t>(T));
     for (int64_t bh = lo; bh < hi; ++bh) {
       const int64_t b = bh / NH, h = bh % NH;
-      attention_backward_head(dqkv + b * T * 3 * C + h * HS, dout + b * T * C + h * HS,
-                              qkv + b * T * 3 * C + h * HS, out + b * T * C + h * HS,
-                              lse + (b * NH + h) * T, T, C, HS, scale);
+      const float* base = qkv + b * T * 3 * C + h * HS;
+      float* dbase = dqkv + b * T * 3 * C + h * HS;
+      attention_backward_head(dbase, dbase + C, dbase + 2 * C, dout + b * T * C + h * HS, base, base + C, base + 2 * C,
+                              out + b * T * C + h * HS, lse + bh * T, T, C, HS, scale, S.data(), dP.data(), D.data());
     }
   });
 }

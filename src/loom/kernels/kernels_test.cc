@@ -220,7 +220,7 @@ TEST(Kernels, FastExpAndTanhAreAccurate) {
 }
 
 TEST(Kernels, AttentionMatchesReference) {
-  for (auto [B, T, C, NH] : std::vector<std::array<int64_t, 4>>{{1, 1, 4, 1}, {2, 7, 12, 3}, {3, 33, 64, 4}}) {
+  for (auto [B, T, C, NH] : std::vector<std::array<int64_t, 4>>{{1, 1, 4, 1}, {2, 7, 12, 3}, {3, 33, 64, 4}, {1, 150, 32, 2}}) {
     Vec qkv = rnd(B * T * 3 * C, 11), dout = rnd(B * T * C, 12);
     auto [r, o] = both_paths([&] {
       Vec out(B * T * C), lse(B * NH * T), dqkv(B * T * 3 * C, 0.5f);
