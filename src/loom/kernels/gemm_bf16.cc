@@ -93,10 +93,15 @@ constexpr int64_t kKc = 384;   // k per packed block (192 pairs): a B strip is 2
 constexpr int64_t kMc = 144;   // rows of A per packed block (12 panels, 108 KiB: L2)
 constexpr int64_t kNc = 1024;  // columns of B per packed block (768 KiB: L2)
 
+// The first n of 16 lanes (n <= 0: none, n >= 16: all).
+inline __mmask16 first_lanes(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff)
+                 : n <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << n) - 1u);
+}
+
 // 16 floats from p (the first n of them; the rest zero) as 16 bf16.
 LOOM_BF16_TARGET inline __m256i load_bf16x16(const float* p, int64_t n) {
-  const __mmask16 m = n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1u);
-  return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, p)));
+  return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(first_lanes(n), p)));
 }
 
 // Words (x[i] | y[i] << 16) from two rows of 16 bf16.
@@ -109,12 +114,24 @@ LOOM_BF16_TARGET inline __m512i interleave_pairs(__m256i x, __m256i y) {
 
 // 32 consecutive floats of one row along k (the first n; the rest zero) as 16 pair words.
 LOOM_BF16_TARGET inline __m512i pairs_along_row(const float* p, int64_t n) {
-  const auto mask = [](int64_t c) {
-    return c >= 16 ? static_cast<__mmask16>(0xffff) : c <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << c) - 1u);
-  };
-  const __m512 lo = _mm512_maskz_loadu_ps(mask(n), p);
-  const __m512 hi = _mm512_maskz_loadu_ps(mask(n - 16), p + 16);
+  const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(n), p);
+  const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(n - 16), p + 16);
   return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+// Lines [0, lines) of a matrix whose lines are contiguous along k (line i at src + i * ld;
+// only the first `valid` exist, the rest read as zero) as pair words: line i's pair kp goes
+// to dst[kp * stride + i], for kp < (kc + 1) / 2.
+LOOM_BF16_TARGET void scatter_lines_as_pairs(uint32_t* dst, int64_t stride, const float* src, int64_t ld,
+                                             int64_t lines, int64_t valid, int64_t kc) {
+  const int64_t kp_count = (kc + 1) / 2;
+  const __m512i index = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                           _mm512_set1_epi32(static_cast<int>(stride)));
+  for (int64_t i = 0; i < lines; ++i)
+    for (int64_t kp0 = 0; kp0 < kp_count; kp0 += 16) {
+      const __m512i w = i < valid ? pairs_along_row(src + i * ld + 2 * kp0, kc - 2 * kp0) : _mm512_setzero_si512();
+      _mm512_mask_i32scatter_epi32(dst + kp0 * stride + i, first_lanes(kp_count - kp0), index, w, 4);
+    }
 }
 
 // Packs op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into strips of kNr columns: strip s holds
@@ -144,17 +161,7 @@ LOOM_BF16_TARGET void pack_b(uint32_t* dst, bool trans_b, const float* B, int64_
         }
       }
     } else {  // B[j * ldb + k]: each column is contiguous along k
-      const __m512i stride = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                                _mm512_set1_epi32(static_cast<int>(kNr)));
-      for (int64_t c = 0; c < kNr; ++c) {
-        for (int64_t kp0 = 0; kp0 < kp_count; kp0 += 16) {
-          const int64_t npairs = kp_count - kp0 < 16 ? kp_count - kp0 : 16;
-          const __mmask16 m = npairs >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << npairs) - 1u);
-          const __m512i w = c < cols ? pairs_along_row(B + (js + c) * ldb + p0 + 2 * kp0, kc - 2 * kp0)
-                                     : _mm512_setzero_si512();
-          _mm512_mask_i32scatter_epi32(strip + kp0 * kNr + c, m, stride, w, 4);
-        }
-      }
+      scatter_lines_as_pairs(strip, kNr, B + js * ldb + p0, ldb, kNr, cols, kc);
     }
   }
 }
@@ -176,17 +183,7 @@ LOOM_BF16_TARGET void pack_a(uint32_t* dst, bool trans_a, const float* A, int64_
         _mm512_mask_storeu_epi32(panel + kp * kMr, store, interleave_pairs(x, y));
       }
     } else {  // A[i * lda + k]: each row is contiguous along k
-      const __m512i stride = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                                _mm512_set1_epi32(static_cast<int>(kMr)));
-      for (int64_t r = 0; r < kMr; ++r) {
-        for (int64_t kp0 = 0; kp0 < kp_count; kp0 += 16) {
-          const int64_t npairs = kp_count - kp0 < 16 ? kp_count - kp0 : 16;
-          const __mmask16 m = npairs >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << npairs) - 1u);
-          const __m512i w = r < rows ? pairs_along_row(A + (is + r) * lda + p0 + 2 * kp0, kc - 2 * kp0)
-                                     : _mm512_setzero_si512();
-          _mm512_mask_i32scatter_epi32(panel + kp0 * kMr + r, m, stride, w, 4);
-        }
-      }
+      scatter_lines_as_pairs(panel, kMr, A + is * lda + p0, lda, kMr, rows, kc);
     }
   }
 }
@@ -212,10 +209,7 @@ LOOM_BF16_TARGET void micro_kernel(int64_t kp_count, const uint32_t* a, const ui
     }
     a += kMr;
   }
-  const auto mask = [](int64_t c) {
-    return c >= 16 ? static_cast<__mmask16>(0xffff) : c <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << c) - 1u);
-  };
-  const __mmask16 m0 = mask(cols), m1 = mask(cols - 16);
+  const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 12
   for (int r = 0; r < kMr; ++r) {
@@ -275,7 +269,7 @@ LOOM_AMX_TARGET void pack_a_rows(uint32_t* dst, bool trans_a, const float* A, in
                                               _mm512_set1_epi32(static_cast<int>(kpp)));
     for (int64_t r0 = 0; r0 < mc; r0 += 16) {
       const int64_t n = mc - r0 < 16 ? mc - r0 : 16;
-      const __mmask16 m = n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1u);
+      const __mmask16 m = first_lanes(n);
       for (int64_t kp = 0; kp < kp_count; ++kp) {
         const int64_t k = p0 + 2 * kp;
         const __m256i x = load_bf16x16(A + k * lda + i0 + r0, n);
@@ -289,10 +283,7 @@ LOOM_AMX_TARGET void pack_a_rows(uint32_t* dst, bool trans_a, const float* A, in
 // C block rows [0, rows) x cols [0, cols) (each <= 32) = alpha * (32 x 32 tile result) + beta * C.
 LOOM_AMX_TARGET void store_block(const float* t, float* C, int64_t ldc, int64_t rows, int64_t cols, float alpha,
                                  float beta) {
-  const auto mask = [](int64_t c) {
-    return c >= 16 ? static_cast<__mmask16>(0xffff) : c <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << c) - 1u);
-  };
-  const __mmask16 m0 = mask(cols), m1 = mask(cols - 16);
+  const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   for (int64_t r = 0; r < rows; ++r) {
     float* c = C + r * ldc;
