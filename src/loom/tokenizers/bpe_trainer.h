@@ -3,7 +3,7 @@
 // Phase 1 counts pre-tokens: the corpus is cut into pieces by the pre-tokenizer and each
 // distinct piece is counted, so memory grows with the number of distinct pieces, not with
 // the corpus. Files are streamed in blocks cut at pre-token-safe places (find_safe_cut), and
-// the blocks are counted in parallel (OpenMP), one table per thread, merged at the end.
+// the blocks are counted in parallel (base/threads.h), one table per thread, merged at the end.
 //
 // Phase 2 learns merges over that word-count table. Every word starts as its bytes (ids 0..255
 // in GPT-2's byte order); a table holds the count of every adjacent pair (weighted by word

@@ -156,7 +156,7 @@ class ByteLevelBpe final : public Tokenizer {
   std::optional<int32_t> token_to_id(std::string_view token) const override;
   SpecialTokens special_tokens() const override { return special_; }
   nlohmann::json to_json() const override;
-  // One cache of pieces per thread across all texts of the batch (OpenMP).
+  // One cache of pieces per pool thread across all texts of the batch.
   StatusOr<std::vector<std::vector<int32_t>>> encode_batch(std::span<const std::string_view> texts) const override;
 
   // --- beyond the interface ---

@@ -12,6 +12,7 @@
 #include "loom/base/threads.h"
 #include "loom/tokenizers/byte_level_bpe.h"
 #include "loom/tokenizers/char_tokenizer.h"
+#include "loom/tokenizers/wordpiece.h"
 #include "loom/tokenizers/json_util.h"
 #include "loom/tokenizers/utf8.h"
 
@@ -21,7 +22,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kSupported[] = "supported: BPE (byte-level, or character-level without merges)";
+constexpr char kSupported[] = "supported: BPE (byte-level, or character-level without merges), WordPiece";
 
 // A model directory stands for the tokenizer.json inside it.
 std::string resolve_path(const std::string& path) {
@@ -60,6 +61,10 @@ StatusOr<std::unique_ptr<Tokenizer>> tokenizer_from_json(const json& root) {
     }
     LOOM_ASSIGN_OR_RETURN(CharTokenizer tokenizer, CharTokenizer::from_json(root));
     return std::unique_ptr<Tokenizer>(std::make_unique<CharTokenizer>(std::move(tokenizer)));
+  }
+  if (type_name == "WordPiece") {
+    LOOM_ASSIGN_OR_RETURN(WordPiece tokenizer, WordPiece::from_json(root));
+    return std::unique_ptr<Tokenizer>(std::make_unique<WordPiece>(std::move(tokenizer)));
   }
   return unimplemented("model type " + quote_text(type_name) + " is not supported yet; " + kSupported);
 }

@@ -1,7 +1,7 @@
 // The tokenizer interface of loom, and the tokenizer.json reader and writer.
 //
 // A Tokenizer maps text to token ids (int32, 0..vocab_size-1) and back. Every tokenizer loom
-// has (character-level and byte-level BPE today; WordPiece and Unigram later) implements this
+// has (character-level, byte-level BPE and WordPiece today; Unigram later) implements this
 // one interface, and every one is stored the same way: as a Hugging Face `tokenizer.json` in
 // the model directory, so a model trained by loom can be used with HF
 // `tokenizers`/`transformers` and an HF model's tokenizer can be read by loom.
@@ -60,7 +60,7 @@ class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // A short name of the kind of tokenizer: "char", "byte_bpe" (later "wordpiece", ...).
+  // A short name of the kind of tokenizer: "char", "byte_bpe", "wordpiece".
   virtual std::string_view type_name() const = 0;
 
   // Number of ids; every id this tokenizer produces or names is in [0, vocab_size()).
@@ -74,12 +74,13 @@ class Tokenizer {
   // offset. A byte-level tokenizer encodes any bytes. Empty text gives no ids.
   virtual StatusOr<std::vector<int32_t>> encode(std::string_view text) const = 0;
 
-  // encode() of every text, in parallel on the OpenMP threads; out[i] is the ids of texts[i].
+  // encode() of every text, in parallel on the pool's threads; out[i] is the ids of texts[i].
   // The first error (in text order) is returned, prefixed with "text i of the batch".
   virtual StatusOr<std::vector<std::vector<int32_t>>> encode_batch(std::span<const std::string_view> texts) const;
 
   // Ids -> text: the bytes the tokens stand for, unchanged, so decode(encode(x)) == x for
-  // every text encode() accepts (for byte-level BPE: every byte string). Ids outside
+  // every text encode() accepts (for byte-level BPE: every byte string), except where the
+  // tokenizer normalizes text (WordPiece: case, accents, spacing; see wordpiece.h). Ids outside
   // [0, vocab_size()) (a model whose embedding table is padded past the vocabulary can sample
   // them) become U+FFFD, the replacement character, so they show up instead of vanishing.
   // The result of ids that did not come from encode() (sampled by a model) need not be valid

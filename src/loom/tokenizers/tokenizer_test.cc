@@ -338,8 +338,9 @@ std::vector<BadJsonCase> bad_json_cases() {
       {"Unigram", R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]]}})", kUnimpl,
        {"tokenizer 'mem.json': model type 'Unigram' is not supported yet; supported: BPE (byte-level, or "
         "character-level without merges)"}},
-      {"WordPiece", edited([](json& j) { j["model"]["type"] = "WordPiece"; }), kUnimpl,
-       {"model type 'WordPiece' is not supported yet"}},
+      // A character vocabulary relabelled WordPiece lacks WordPiece's unknown token.
+      {"WordPieceWithoutUnk", edited([](json& j) { j["model"]["type"] = "WordPiece"; }), kLoss,
+       {"the unknown token '[UNK]' is not in the vocabulary"}},
       // With merges or a pre-tokenizer the file is read as byte-level BPE, which needs its decoder.
       {"SubwordBpe", edited([](json& j) { j["model"]["merges"] = {"a b", "ab b"}; }), kUnimpl,
        {"decoder of type 'Fuse' is not supported for byte-level BPE"}},
