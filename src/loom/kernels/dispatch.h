@@ -1,6 +1,6 @@
 // Which implementation the kernels run. Every kernel has a scalar reference version
 // (kernels/reference/, templated so the gradient checks can run it in double precision)
-// and an optimized version (OpenMP-threaded over the one pool, vectorizable inner loops,
+// and an optimized version (threaded over loom's one pool, vectorizable inner loops,
 // oneDNN's JIT-compiled GEMM which picks AVX-512/AVX2/SSE code for the CPU it runs on).
 //
 // The path is chosen once by the program (the CLI or a test main reads LOOM_KERNELS via
