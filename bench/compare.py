@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """loom against PyTorch on the same GPT configurations, side by side in one run.
 
-    /usr/bin/python3 bench/compare.py                  # everything, 3 repeats (about 45 minutes on 2 cores)
+    /usr/bin/python3 bench/compare.py                  # everything, 3 repeats (about an hour on 2 cores)
     /usr/bin/python3 bench/compare.py --configs C3 --repeats 1
 
 For every configuration and measurement it runs bench/loom_bench (build/bench/loom_bench, from
