@@ -8,6 +8,7 @@
 
 #include "loom/base/file.h"
 #include "loom/testing/test_support.h"
+#include "loom/tokenizers/bert_encoding.h"
 #include "loom/tokenizers/utf8.h"
 #include "loom/tokenizers/wordpiece.h"
 
@@ -136,6 +137,56 @@ TEST(WordPiece, ChineseCharactersAreTokensOfTheirOwn) {
     want.push_back(*wp->token_to_id(ch));
   EXPECT_EQ(*ids, want);
   EXPECT_EQ(wp->decode(*ids), "\xE6\x88\x91 \xE7\x88\xB1 \xE5\x8C\x97 \xE4\xBA\xAC \xEF\xBC\x81");
+}
+
+TEST(BertEncoding, FramesPairsTruncatesLongestFirstAndPads) {
+  const WordPiece wp = tiny();  // [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3
+  BertEncodeOptions o;
+  StatusOr<BertEncoding> one = encode_for_bert(wp, "hello world", std::nullopt, o);
+  ASSERT_TRUE(one.ok()) << one.status().to_string();
+  EXPECT_EQ(one->ids, (std::vector<int32_t>{2, 10, 12, 3}));
+  EXPECT_EQ(one->token_type_ids, (std::vector<int32_t>{0, 0, 0, 0}));
+  EXPECT_EQ(one->attention_mask, (std::vector<int32_t>{1, 1, 1, 1}));
+  EXPECT_EQ(one->truncated, 0);
+
+  StatusOr<BertEncoding> two = encode_for_bert(wp, "hello", std::string_view("world !"), o);
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->ids, (std::vector<int32_t>{2, 10, 3, 12, 13, 3}));
+  EXPECT_EQ(two->token_type_ids, (std::vector<int32_t>{0, 0, 0, 1, 1, 1}));
+
+  // Longest first: "unaffable , hello" (5 tokens) and "world !" (2) into 4 slots: the
+  // shorter fits in half, the longer is cut to the other half. Equal lengths into an odd
+  // budget: the first keeps the smaller half.
+  o.max_length = 7;
+  StatusOr<BertEncoding> cut = encode_for_bert(wp, "unaffable, hello", std::string_view("world!"), o);
+  ASSERT_TRUE(cut.ok());
+  EXPECT_EQ(cut->ids, (std::vector<int32_t>{2, 5, 6, 3, 12, 13, 3}));
+  EXPECT_EQ(cut->truncated, 3);
+  o.max_length = 10;  // 5 and 4 tokens into 7: both cut, the longer keeps the odd one
+  StatusOr<BertEncoding> both = encode_for_bert(wp, "unaffable, hello", std::string_view("hello world hello!"), o);
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->ids, (std::vector<int32_t>{2, 5, 6, 7, 11, 3, 10, 12, 10, 3}));
+  EXPECT_EQ(both->truncated, 2);
+  o.max_length = 6;
+  StatusOr<BertEncoding> tie = encode_for_bert(wp, "a b", std::string_view("a b"), o);
+  ASSERT_TRUE(tie.ok());
+  EXPECT_EQ(tie->ids, (std::vector<int32_t>{2, 8, 3, 8, 1, 3}));  // "b" alone is [UNK] (only "##b" exists)
+
+  // Padding to max_length with [PAD], mask 0.
+  o.max_length = 8;
+  o.pad = true;
+  StatusOr<BertEncoding> padded = encode_for_bert(wp, "hello", std::nullopt, o);
+  ASSERT_TRUE(padded.ok());
+  EXPECT_EQ(padded->ids, (std::vector<int32_t>{2, 10, 3, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(padded->attention_mask, (std::vector<int32_t>{1, 1, 1, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(padded->token_type_ids, (std::vector<int32_t>(8, 0)));
+
+  // Too short for the special tokens: a clear error.
+  o.max_length = 2;
+  StatusOr<BertEncoding> tiny_max = encode_for_bert(wp, "a", std::string_view("b"), o);
+  ASSERT_FALSE(tiny_max.ok());
+  EXPECT_NE(tiny_max.status().message().find("max_length is 2; it must be at least 3"), std::string::npos)
+      << tiny_max.status().message();
 }
 
 TEST(WordPiece, BadVocabFilesNameFileLineAndProblem) {
