@@ -73,7 +73,6 @@ class Pool {
 
  private:
   void work(int tid) {
-    omp_set_num_threads(1);  // OpenMP code called from a job (oneDNN) stays on this thread
     uint64_t seen = 0;
     for (;;) {
       uint64_t e = epoch_.load(std::memory_order_acquire);

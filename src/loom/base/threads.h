@@ -4,8 +4,8 @@
 //
 // Workers spin for about a millisecond after each job before they sleep: a training step is
 // a few hundred short parallel regions, and waking a sleeping thread costs tens of
-// microseconds each time. The pool does not depend on OpenMP's wait policy; OpenMP itself is
-// kept at one thread inside every pool thread (OmpSerialScope below).
+// microseconds each time. The pool does not depend on OpenMP's wait policy; code that uses OpenMP
+// (oneDNN's GEMM) runs under OmpSerialScope (below), which holds it to the calling thread.
 //
 // Calls from inside a running job, from a second application thread while the pool is busy,
 // or with one thread configured run inline on the caller: never a deadlock, never nested

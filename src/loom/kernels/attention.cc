@@ -32,28 +32,31 @@ inline void axpy(float* y, float a, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-// Softmax-weighted sum of one query row over n_keys keys; returns lse. kv rows at stride.
-LOOM_MULTIVERSION float attend_row(float* o, float* s, const float* q, const float* k, const float* v, int64_t stride,
-                 int64_t n_keys, int64_t HS, float scale) {
+// s[0..n) becomes softmax(s); returns the log-sum-exp of the raw values.
+LOOM_MULTIVERSION float softmax_in_place(float* s, int64_t n) {
   float m = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j < n_keys; ++j) {
-    s[j] = dot(q, k + j * stride, HS) * scale;
-    m = s[j] > m ? s[j] : m;
-  }
+  for (int64_t j = 0; j < n; ++j) m = s[j] > m ? s[j] : m;
   float l = 0;
 #pragma omp simd reduction(+ : l)
-  for (int64_t j = 0; j < n_keys; ++j) {
+  for (int64_t j = 0; j < n; ++j) {
     s[j] = exp_approx(s[j] - m);
     l += s[j];
   }
   const float inv = 1.0f / l;
-  for (int64_t i = 0; i < HS; ++i) o[i] = 0;
-  for (int64_t j = 0; j < n_keys; ++j) axpy(o, s[j] * inv, v + j * stride, HS);
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) s[j] *= inv;
   return m + std::log(l);
 }
-}  // namespace
 
-namespace {
+// Softmax-weighted sum of one query row over n_keys keys; returns lse. kv rows at stride.
+LOOM_MULTIVERSION float attend_row(float* o, float* s, const float* q, const float* k, const float* v, int64_t stride,
+                 int64_t n_keys, int64_t HS, float scale) {
+  for (int64_t j = 0; j < n_keys; ++j) s[j] = dot(q, k + j * stride, HS) * scale;
+  const float lse = softmax_in_place(s, n_keys);
+  for (int64_t i = 0; i < HS; ++i) o[i] = 0;
+  for (int64_t j = 0; j < n_keys; ++j) axpy(o, s[j], v + j * stride, HS);
+  return lse;
+}
 
 // Rows of query positions per block: the score block is kRowBlock x (r0 + kRowBlock) floats,
 // so causal blocks skip the keys after their last row.
@@ -65,19 +68,8 @@ LOOM_MULTIVERSION void causal_softmax_rows(float* S, int64_t ld, int64_t rows, i
   for (int64_t i = 0; i < rows; ++i) {
     float* s = S + i * ld;
     const int64_t n = r0 + i + 1;
-    float m = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < n; ++j) m = s[j] > m ? s[j] : m;
-    float l = 0;
-#pragma omp simd reduction(+ : l)
-    for (int64_t j = 0; j < n; ++j) {
-      s[j] = exp_approx(s[j] - m);
-      l += s[j];
-    }
-    const float inv = 1.0f / l;
-#pragma omp simd
-    for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+    lse[i] = softmax_in_place(s, n);
     for (int64_t j = n; j < width; ++j) s[j] = 0.0f;
-    lse[i] = m + std::log(l);
   }
 }
 

@@ -21,7 +21,6 @@
 #endif
 
 #include "loom/base/check.h"
-#include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/kernels/matmul.h"
 
@@ -188,6 +187,19 @@ LOOM_BF16_TARGET void pack_a(uint32_t* dst, bool trans_a, const float* A, int64_
   }
 }
 
+// One row of a 32-column block of C: c = alpha * (o0, o1) + beta * c, lanes m0 and m1.
+LOOM_BF16_TARGET inline void store_row(float* c, __m512 o0, __m512 o1, __mmask16 m0, __mmask16 m1, __m512 va,
+                                       float beta, __m512 vb) {
+  o0 = _mm512_mul_ps(va, o0);
+  o1 = _mm512_mul_ps(va, o1);
+  if (beta != 0.0f) {
+    o0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), o0);
+    o1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), o1);
+  }
+  _mm512_mask_storeu_ps(c, m0, o0);
+  _mm512_mask_storeu_ps(c + 16, m1, o1);
+}
+
 // C[0..rows) x [0..cols) = alpha * (A panel . B strip) + beta * C.
 LOOM_BF16_TARGET void micro_kernel(int64_t kp_count, const uint32_t* a, const uint32_t* b, float* C, int64_t ldc,
                                    int64_t rows, int64_t cols, float alpha, float beta) {
@@ -214,14 +226,7 @@ LOOM_BF16_TARGET void micro_kernel(int64_t kp_count, const uint32_t* a, const ui
 #pragma GCC unroll 12
   for (int r = 0; r < kMr; ++r) {
     if (r >= rows) break;
-    float* c = C + r * ldc;
-    __m512 o0 = _mm512_mul_ps(va, acc0[r]), o1 = _mm512_mul_ps(va, acc1[r]);
-    if (beta != 0.0f) {
-      o0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), o0);
-      o1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), o1);
-    }
-    _mm512_mask_storeu_ps(c, m0, o0);
-    _mm512_mask_storeu_ps(c + 16, m1, o1);
+    store_row(C + r * ldc, acc0[r], acc1[r], m0, m1, va, beta, vb);
   }
 }
 
@@ -285,16 +290,8 @@ LOOM_AMX_TARGET void store_block(const float* t, float* C, int64_t ldc, int64_t 
                                  float beta) {
   const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  for (int64_t r = 0; r < rows; ++r) {
-    float* c = C + r * ldc;
-    __m512 o0 = _mm512_mul_ps(va, _mm512_load_ps(t + r * 32)), o1 = _mm512_mul_ps(va, _mm512_load_ps(t + r * 32 + 16));
-    if (beta != 0.0f) {
-      o0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), o0);
-      o1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), o1);
-    }
-    _mm512_mask_storeu_ps(c, m0, o0);
-    _mm512_mask_storeu_ps(c + 16, m1, o1);
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    store_row(C + r * ldc, _mm512_load_ps(t + r * 32), _mm512_load_ps(t + r * 32 + 16), m0, m1, va, beta, vb);
 }
 
 // All 32 x 32 blocks of C[0, mc) x [0, nc) from a packed A block (pack_a_rows) and packed B
@@ -429,11 +426,7 @@ void gemm_bf16_amx(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
                    int64_t pack_whole_bytes) {
   LOOM_CHECK(cpu_has_amx_bf16()) << "gemm_bf16_amx on a CPU (or kernel) without AMX-BF16";
   if (M == 0 || N == 0) return;
-  if (K == 0) {
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
-    return;
-  }
+  if (K == 0) return scale_c(M, N, beta, C, ldc);
 #ifdef LOOM_HAVE_BF16_CODE
   gemm_amx_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pack_whole_bytes);
 #else
@@ -447,11 +440,7 @@ void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
 #ifdef LOOM_HAVE_BF16_CODE
   LOOM_CHECK(cpu_has_avx512_bf16()) << "gemm_bf16_avx512 on a CPU without AVX512-BF16";
   if (M == 0 || N == 0) return;
-  if (K == 0) {
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
-    return;
-  }
+  if (K == 0) return scale_c(M, N, beta, C, ldc);
   PackBuffers& buf = t_pack;
   const size_t b_words = static_cast<size_t>((kKc / 2) * ((kNc + kNr - 1) / kNr) * kNr);
   const size_t a_words = static_cast<size_t>((kKc / 2) * ((kMc + kMr - 1) / kMr) * kMr);
@@ -487,6 +476,15 @@ void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
 
 }  // namespace detail
 
+namespace {
+// detail::gemm_bf16_amx with its default packing threshold, as a plain SerialGemm.
+void amx_with_default_packing(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                              const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                              int64_t ldc) {
+  detail::gemm_bf16_amx(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+}  // namespace
+
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
@@ -498,31 +496,13 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
     detail::gemm_bf16_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  const bool amx = cpu_has_amx_bf16();
-  const auto serial = [amx](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a, int64_t la,
-                            const float* b, int64_t lb, float be, float* c, int64_t lc) {
-    if (amx)
-      detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc);
-    else
-      detail::gemm_bf16_avx512(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc);
-  };
-  // One block of rows or columns of C per pool thread, as in the fp32 gemm.
-  if (M * N * K < (int64_t{1} << 17) || num_threads() == 1) {
-    serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  } else if (N >= M) {
-    constexpr int64_t kCols = 32;
-    parallel_for((N + kCols - 1) / kCols, [&](int64_t lo, int64_t hi) {
-      const int64_t n0 = lo * kCols, n1 = hi * kCols < N ? hi * kCols : N;
-      serial(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0, ldb, beta, C + n0, ldc);
-    });
-  } else {
-    const int64_t rows = amx ? 32 : 12;
-    parallel_for((M + rows - 1) / rows, [&](int64_t lo, int64_t hi) {
-      const int64_t m0 = lo * rows, m1 = hi * rows < M ? hi * rows : M;
-      serial(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B, ldb, beta,
-             C + m0 * ldc, ldc);
-    });
-  }
+  // One block of C per pool thread, in whole micro-tiles: 32 columns, or 32 (AMX) / 12 rows.
+  if (cpu_has_amx_bf16())
+    detail::gemm_on_pool(amx_with_default_packing, 32, 32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                         ldc);
+  else
+    detail::gemm_on_pool(detail::gemm_bf16_avx512, 32, 12, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                         ldc);
 }
 
 }  // namespace loom::kernels

@@ -27,6 +27,35 @@ constexpr int64_t kSerialMacs = 1 << 17;
 
 }  // namespace
 
+namespace detail {
+
+void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
+void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
+                  int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                  float beta, float* C, int64_t ldc) {
+  if (M * N * K < kSerialMacs || num_threads() == 1) {
+    serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  } else if (N >= M) {
+    parallel_for((N + col_unit - 1) / col_unit, [&](int64_t lo, int64_t hi) {
+      const int64_t n0 = lo * col_unit, n1 = hi * col_unit < N ? hi * col_unit : N;
+      serial(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0, ldb, beta, C + n0,
+             ldc);
+    });
+  } else {
+    parallel_for((M + row_unit - 1) / row_unit, [&](int64_t lo, int64_t hi) {
+      const int64_t m0 = lo * row_unit, m1 = hi * row_unit < M ? hi * row_unit : M;
+      serial(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B, ldb, beta,
+             C + m0 * ldc, ldc);
+    });
+  }
+}
+
+}  // namespace detail
+
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
@@ -35,31 +64,11 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     return;
   }
   if (K == 0) {  // oneDNN requires K > 0; the product is empty.
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    detail::scale_c(M, N, beta, C, ldc);
     return;
   }
-  if (M * N * K < kSerialMacs || num_threads() == 1) {
-    sgemm_here(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
-  // Split the longer side of C into blocks of whole cache lines (16 floats) of columns or 8
-  // rows, one contiguous range of blocks per thread.
-  if (N >= M) {
-    constexpr int64_t kCols = 16;
-    parallel_for((N + kCols - 1) / kCols, [&](int64_t lo, int64_t hi) {
-      const int64_t n0 = lo * kCols, n1 = hi * kCols < N ? hi * kCols : N;
-      sgemm_here(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0,
-                 ldb, beta, C + n0, ldc);
-    });
-  } else {
-    constexpr int64_t kRows = 8;
-    parallel_for((M + kRows - 1) / kRows, [&](int64_t lo, int64_t hi) {
-      const int64_t m0 = lo * kRows, m1 = hi * kRows < M ? hi * kRows : M;
-      sgemm_here(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B,
-                 ldb, beta, C + m0 * ldc, ldc);
-    });
-  }
+  // Blocks of whole cache lines (16 floats) of columns, or of 8 rows.
+  detail::gemm_on_pool(sgemm_here, 16, 8, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 namespace {

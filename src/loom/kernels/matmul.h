@@ -48,6 +48,19 @@ void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
 void gemm_bf16_portable(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                         const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                         int64_t ldc);
+
+// A single-threaded GEMM with gemm()'s arguments.
+using SerialGemm = void (*)(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                            int64_t ldc);
+// Runs `serial` on one block of C per pool thread: the longer side of C is split in units
+// of `col_unit` columns or `row_unit` rows; small products run on the caller alone. Both
+// the fp32 and the bf16 GEMM split this way.
+void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
+                  int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                  float beta, float* C, int64_t ldc);
+// C = beta * C (the product of an empty inner dimension), never reading C when beta is 0.
+void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc);
 }  // namespace detail
 
 // out (N, OC) = inp (N, C) @ W + bias (OC, may be null); W (C, OC) or (OC, C) by layout.

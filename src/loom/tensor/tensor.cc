@@ -36,15 +36,19 @@ std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
 }
 }  // namespace
 
-Tensor Tensor::empty(const std::vector<int64_t>& shape, DType dtype, Arena* arena) {
+Tensor Tensor::allocate(const std::vector<int64_t>& shape, DType dtype, Arena* arena, bool reusable) {
   for (int64_t d : shape) LOOM_CHECK_GE(d, 0) << "negative dimension in " << shape_to_string(shape);
   Tensor t;
   size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
-  t.storage_ = arena ? std::make_shared<Storage>(arena, nbytes) : std::make_shared<Storage>(nbytes);
+  t.storage_ = arena ? std::make_shared<Storage>(arena, nbytes, reusable) : std::make_shared<Storage>(nbytes);
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
   return t;
+}
+
+Tensor Tensor::empty(const std::vector<int64_t>& shape, DType dtype, Arena* arena) {
+  return allocate(shape, dtype, arena, /*reusable=*/false);
 }
 
 Tensor Tensor::zeros(const std::vector<int64_t>& shape, DType dtype, Arena* arena) {
@@ -55,14 +59,8 @@ Tensor Tensor::zeros(const std::vector<int64_t>& shape, DType dtype, Arena* aren
 
 Tensor Tensor::zeros_reusable(const std::vector<int64_t>& shape, DType dtype, Arena* arena) {
   LOOM_CHECK(arena != nullptr);
-  for (int64_t d : shape) LOOM_CHECK_GE(d, 0) << "negative dimension in " << shape_to_string(shape);
-  Tensor t;
-  const size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
-  t.storage_ = std::make_shared<Storage>(arena, nbytes, /*reusable=*/true);
-  t.shape_ = shape;
-  t.strides_ = contiguous_strides(shape);
-  t.dtype_ = dtype;
-  std::memset(t.data<uint8_t>(), 0, nbytes);
+  Tensor t = allocate(shape, dtype, arena, /*reusable=*/true);
+  std::memset(t.data<uint8_t>(), 0, t.nbytes());
   return t;
 }
 

@@ -98,6 +98,9 @@ class Tensor {
   void release_to_arena();
 
  private:
+  // empty()'s body: from `arena` (reusable: through allocate_reusable) or the heap (zeroed).
+  static Tensor allocate(const std::vector<int64_t>& shape, DType dtype, Arena* arena, bool reusable);
+
   std::shared_ptr<Storage> storage_;
   int64_t offset_ = 0;  // in elements
   std::vector<int64_t> shape_;
