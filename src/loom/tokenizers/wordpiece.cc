@@ -105,6 +105,12 @@ const json* field(const json& object, const char* key) { return tokenizer_json::
 }  // namespace
 
 StatusOr<WordPiece> WordPiece::from_vocab(std::vector<std::string> vocab, WordPieceOptions options) {
+  return from_entries(std::move(vocab), std::move(options), "vocabulary entry", 0);
+}
+
+StatusOr<WordPiece> WordPiece::from_entries(std::vector<std::string> vocab, WordPieceOptions options,
+                                            const char* unit, size_t first_number) {
+  auto where = [&](size_t i) { return std::string(unit) + " " + std::to_string(i + first_number); };
   if (vocab.empty()) return invalid_argument("a WordPiece vocabulary needs at least the unknown token; it is empty");
   if (vocab.size() > static_cast<size_t>(INT32_MAX))
     return invalid_argument("a WordPiece vocabulary of " + std::to_string(vocab.size()) + " entries is too large");
@@ -114,12 +120,12 @@ StatusOr<WordPiece> WordPiece::from_vocab(std::vector<std::string> vocab, WordPi
   WordPiece wp;
   wp.ids_.reserve(vocab.size());
   for (size_t i = 0; i < vocab.size(); ++i) {
-    if (vocab[i].empty()) return invalid_argument("vocabulary entry " + std::to_string(i) + " is empty");
-    LOOM_RETURN_IF_ERROR(validate_utf8(vocab[i], "vocabulary entry " + std::to_string(i)));
+    if (vocab[i].empty()) return invalid_argument(where(i) + " is empty; every entry holds one token");
+    LOOM_RETURN_IF_ERROR(validate_utf8(vocab[i], where(i)));
     auto [it, fresh] = wp.ids_.emplace(vocab[i], static_cast<int32_t>(i));
     if (!fresh)
-      return invalid_argument("vocabulary entry " + std::to_string(i) + " " + quote_text(vocab[i]) +
-                              " duplicates entry " + std::to_string(it->second) +
+      return invalid_argument(where(i) + " " + quote_text(vocab[i]) + " duplicates " +
+                              where(static_cast<size_t>(it->second)) +
                               "; every token must appear once (ids would be ambiguous)");
   }
   auto unk = wp.ids_.find(options.unk_token);
@@ -135,26 +141,17 @@ StatusOr<WordPiece> WordPiece::from_vocab(std::vector<std::string> vocab, WordPi
 StatusOr<WordPiece> WordPiece::load_vocab_txt(const std::string& path, WordPieceOptions options) {
   LOOM_ASSIGN_OR_RETURN(std::string text, read_file(path));
   std::vector<std::string> vocab;
-  std::unordered_map<std::string_view, size_t> first_line;
-  size_t pos = 0, line = 0;
-  while (pos < text.size()) {
-    ++line;
+  for (size_t pos = 0; pos < text.size();) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
     std::string_view entry(text.data() + pos, end - pos);
     if (!entry.empty() && entry.back() == '\r') entry.remove_suffix(1);
-    const std::string where = "vocab file '" + path + "' line " + std::to_string(line);
-    if (entry.empty()) return data_loss(where + " is empty; every line of a vocab.txt holds one token");
-    LOOM_RETURN_IF_ERROR(validate_utf8(entry, where));
-    auto [it, fresh] = first_line.emplace(entry, line);
-    if (!fresh)
-      return data_loss(where + ": " + quote_text(entry) + " duplicates line " + std::to_string(it->second) +
-                       "; each token must appear once (its id would be ambiguous)");
     vocab.emplace_back(entry);
     pos = end + 1;
   }
-  StatusOr<WordPiece> wp = from_vocab(std::move(vocab), std::move(options));
-  if (!wp.ok()) return wp.status().with_context("vocab file '" + path + "'");
+  // Entry i is line i + 1; the checks (empty, UTF-8, duplicates, [UNK]) name lines.
+  StatusOr<WordPiece> wp = from_entries(std::move(vocab), std::move(options), "line", 1);
+  if (!wp.ok()) return data_loss(wp.status().message()).with_context("vocab file '" + path + "'");
   return wp;
 }
 

@@ -78,6 +78,9 @@ class WordPiece final : public Tokenizer {
 
  private:
   WordPiece() = default;
+  // from_vocab's checks, naming entry i as "<unit> <i + first_number>" in errors.
+  static StatusOr<WordPiece> from_entries(std::vector<std::string> vocab, WordPieceOptions options,
+                                          const char* unit, size_t first_number);
   void encode_word(std::string_view word, std::vector<int32_t>* out) const;
 
   WordPieceOptions options_;
