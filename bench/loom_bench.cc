@@ -345,69 +345,62 @@ int bench_gemm(const Args& a) {
   return 0;
 }
 
+// Median wall time of `reps` calls of f().
+template <class F>
+double median_time(int reps, F&& f) {
+  std::vector<double> times;
+  for (int r = 0; r < reps; ++r) {
+    const double t0 = now();
+    f();
+    times.push_back(now() - t0);
+  }
+  return median(times);
+}
+
 int bench_probe(const Args& a) {
   const bool avx512 = __builtin_cpu_supports("avx512f");
   const int lanes = avx512 ? 16 : 8;
   const int64_t iters = 20'000'000;
-  std::vector<double> fma_times;
   double sink = 0;
-  for (int r = 0; r < 5; ++r) {
-    const double t0 = now();
+  const double fma_s = median_time(5, [&] {
     std::vector<double> part(static_cast<size_t>(a.threads), 0.0);
     loom::parallel_region([&](int tid, int) {
       part[static_cast<size_t>(tid)] = avx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters);
     });
-    fma_times.push_back(now() - t0);
     for (double p : part) sink += p;
-  }
-  const double fma_gflops = 2.0 * lanes * 8.0 * static_cast<double>(iters) * a.threads / median(fma_times) / 1e9;
+  });
+  const double fma_gflops = 2.0 * lanes * 8.0 * static_cast<double>(iters) * a.threads / fma_s / 1e9;
 
   const int64_t n = 2048;
   std::vector<float> A(static_cast<size_t>(n * n), 0.5f), B(static_cast<size_t>(n * n), 0.25f), Cm(static_cast<size_t>(n * n));
-  std::vector<double> gemm_times;
+  const double gemm_flops = 2.0 * static_cast<double>(n * n * n);
   omp_set_num_threads(a.threads);  // oneDNN's own OpenMP threading, for comparison
-  for (int r = 0; r < 5; ++r) {
-    const double t0 = now();
+  const double gemm_gflops = gemm_flops / median_time(5, [&] {
     dnnl_sgemm('N', 'N', n, n, n, 1.0f, A.data(), n, B.data(), n, 0.0f, Cm.data(), n);
-    gemm_times.push_back(now() - t0);
-  }
-  const double gemm_gflops = 2.0 * static_cast<double>(n * n * n) / median(gemm_times) / 1e9;
+  }) / 1e9;
   // The same product through loom's GEMM (split over loom's thread pool).
-  std::vector<double> loom_gemm_times;
-  for (int r = 0; r < 5; ++r) {
-    const double t0 = now();
+  const double loom_gemm_gflops = gemm_flops / median_time(5, [&] {
     loom::kernels::gemm(false, false, n, n, n, 1.0f, A.data(), n, B.data(), n, 0.0f, Cm.data(), n);
-    loom_gemm_times.push_back(now() - t0);
-  }
-  const double loom_gemm_gflops = 2.0 * static_cast<double>(n * n * n) / median(loom_gemm_times) / 1e9;
-  // And with bf16 products (AVX512-BF16 where the CPU has it).
-  std::vector<double> bf16_times;
-  for (int r = 0; r < 5; ++r) {
-    const double t0 = now();
+  }) / 1e9;
+  // And with bf16 products (AMX or AVX512-BF16 where the CPU has them).
+  const double bf16_gflops = gemm_flops / median_time(5, [&] {
     loom::kernels::gemm_bf16(false, false, n, n, n, 1.0f, A.data(), n, B.data(), n, 0.0f, Cm.data(), n);
-    bf16_times.push_back(now() - t0);
-  }
-  const double bf16_gflops = 2.0 * static_cast<double>(n * n * n) / median(bf16_times) / 1e9;
+  }) / 1e9;
 
   // Read bandwidth: sum a 1 GiB buffer on every thread (what batch-1 decoding is bound by: it
   // reads every weight once per token).
   const size_t words = (size_t{1} << 30) / sizeof(float);
   std::vector<float> big(words, 1.0f);
-  std::vector<double> read_times;
   float total = 0;
-  for (int r = 0; r < 5; ++r) {
-    const double t0 = now();
+  const double read_s = median_time(5, [&] {
     std::vector<float> part(static_cast<size_t>(a.threads), 0.0f);
     loom::parallel_region([&](int tid, int nt) {
       const size_t per = words / static_cast<size_t>(nt) / 64 * 64, t = static_cast<size_t>(tid);
       part[t] = avx512 ? read_sum_avx512(big.data() + t * per, per) : read_sum_avx2(big.data() + t * per, per);
     });
-    read_times.push_back(now() - t0);
-    float sum = 0;
-    for (float p : part) sum += p;
-    total += sum;
-  }
-  const double read_gbs = static_cast<double>(words * sizeof(float)) / median(read_times) / 1e9;
+    for (float p : part) total += p;
+  });
+  const double read_gbs = static_cast<double>(words * sizeof(float)) / read_s / 1e9;
   std::printf("{\"side\":\"probe\",\"threads\":%d,\"fma_isa\":\"%s\",\"fma_gflops\":%.1f,\"sgemm_%lld_gflops\":%.1f,"
               "\"loom_gemm_%lld_gflops\":%.1f,\"loom_gemm_bf16_%lld_gflops\":%.1f,\"bf16_isa\":\"%s\",\"read_gb_per_s\":%.1f,\"sink\":%g}\n",
               a.threads, avx512 ? "avx512" : "avx2", fma_gflops, static_cast<long long>(n), gemm_gflops,

@@ -52,21 +52,23 @@ void expect_close(const std::vector<Vec>& a, const std::vector<Vec>& b, float to
   }
 }
 
+// Both precisions: fp32, and bf16 products (whose reference is reference::gemm_bf16).
 TEST(Kernels, MatmulMatchesReference) {
-  for (auto [N, C, OC] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 13, 5}, {33, 64, 97}}) {
-    for (WeightLayout layout : {WeightLayout::kInOut, WeightLayout::kOutIn}) {
-      Vec x = rnd(N * C, 1), w = rnd(C * OC, 2), b = rnd(OC, 3), dout = rnd(N * OC, 4);
-      auto [r, o] = both_paths([&] {
-        Vec out(N * OC), dx(N * C, 0.5f), dw(C * OC, 0.25f), db(OC, 1.0f);
-        matmul_forward(out.data(), x.data(), w.data(), b.data(), N, C, OC, layout);
-        matmul_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(), N, C, OC, layout);
-        Vec nobias(N * OC);
-        matmul_forward(nobias.data(), x.data(), w.data(), nullptr, N, C, OC, layout);
-        return std::vector<Vec>{out, dx, dw, db, nobias};
-      });
-      expect_close(r, o, 1e-4f, "matmul");
+  for (MatmulPrecision p : {MatmulPrecision::kF32, MatmulPrecision::kBF16})
+    for (auto [N, C, OC] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 13, 5}, {33, 64, 97}}) {
+      for (WeightLayout layout : {WeightLayout::kInOut, WeightLayout::kOutIn}) {
+        Vec x = rnd(N * C, 1), w = rnd(C * OC, 2), b = rnd(OC, 3), dout = rnd(N * OC, 4);
+        auto [r, o] = both_paths([&] {
+          Vec out(N * OC), dx(N * C, 0.5f), dw(C * OC, 0.25f), db(OC, 1.0f);
+          matmul_forward(out.data(), x.data(), w.data(), b.data(), N, C, OC, layout, p);
+          matmul_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(), N, C, OC, layout, p);
+          Vec nobias(N * OC);
+          matmul_forward(nobias.data(), x.data(), w.data(), nullptr, N, C, OC, layout, p);
+          return std::vector<Vec>{out, dx, dw, db, nobias};
+        });
+        expect_close(r, o, 1e-4f, p == MatmulPrecision::kBF16 ? "matmul bf16" : "matmul");
+      }
     }
-  }
 }
 
 TEST(Kernels, RoundToBf16IsNearestEven) {
@@ -158,22 +160,6 @@ TEST(Kernels, GemmBf16RoundsItsOperands) {
   for (int64_t i = 0; i < M * N; ++i) {
     EXPECT_FLOAT_EQ(c32[static_cast<size_t>(i)], 64.0f * (1.0f + 1.0f / 1024.0f));
     EXPECT_EQ(c16[static_cast<size_t>(i)], 64.0f);
-  }
-}
-
-TEST(Kernels, MatmulBf16MatchesReference) {
-  for (auto [N, C, OC] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 13, 5}, {33, 64, 97}}) {
-    for (WeightLayout layout : {WeightLayout::kInOut, WeightLayout::kOutIn}) {
-      Vec x = rnd(N * C, 1), w = rnd(C * OC, 2), b = rnd(OC, 3), dout = rnd(N * OC, 4);
-      auto [r, o] = both_paths([&] {
-        Vec out(N * OC), dx(N * C, 0.5f), dw(C * OC, 0.25f), db(OC, 1.0f);
-        matmul_forward(out.data(), x.data(), w.data(), b.data(), N, C, OC, layout, MatmulPrecision::kBF16);
-        matmul_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(), N, C, OC, layout,
-                        MatmulPrecision::kBF16);
-        return std::vector<Vec>{out, dx, dw, db};
-      });
-      expect_close(r, o, 1e-4f, "matmul bf16");
-    }
   }
 }
 
