@@ -63,6 +63,7 @@ struct Args {
   int steps = 5, warmup = 2, threads = 2;
   bool profile = false;
   bool bf16 = false;  // bf16 matmul products (mixed precision)
+  bool cold = false;  // gemm mode: rotate operands through 64 MB so every call starts from memory
   int64_t m = 1024, n = 1024, k = 1024;  // gemm mode
   bool ta = false, tb = false;
 };
@@ -70,7 +71,7 @@ struct Args {
 [[noreturn]] void usage(const char* why, const char* what = "") {
   std::fprintf(stderr,
                "loom_bench: %s%s\nusage: loom_bench train|forward|decode|probe|gemm [--vocab N] [--layers N] [--heads N] "
-               "[--embd N] [--batch N] [--seq N] [--prompt N] [--new N] [--steps N] [--warmup N] [--threads N] [--profile 1] [--bf16 1] [--m N --n N --k N --ta 0|1 --tb 0|1]\n",
+               "[--embd N] [--batch N] [--seq N] [--prompt N] [--new N] [--steps N] [--warmup N] [--threads N] [--profile 1] [--bf16 1] [--m N --n N --k N --ta 0|1 --tb 0|1 --cold 1]\n",
                why, what);
   std::exit(2);
 }
@@ -103,6 +104,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--k") a.k = v;
     else if (k == "--ta") a.ta = v != 0;
     else if (k == "--tb") a.tb = v != 0;
+    else if (k == "--cold") a.cold = v != 0;
     else usage("unknown flag ", argv[i]);
   }
   return a;
@@ -324,23 +326,32 @@ __attribute__((target("avx2"))) float read_sum_avx2(const float* p, size_t n) {
 // One GEMM shape, C (m, n) = op(A) op(B), fp32 or bf16 products: GFLOP/s (for tuning).
 int bench_gemm(const Args& a) {
   const int64_t M = a.m, N = a.n, K = a.k;
-  std::vector<float> A(static_cast<size_t>(M * K), 0.5f), B(static_cast<size_t>(K * N), 0.25f),
-      C(static_cast<size_t>(M * N));
+  // --cold: enough operand sets that the caches hold none of them when its turn comes (as in a
+  // training step, where each product reads activations written long before).
+  const int64_t set_bytes = 4 * (M * K + K * N + M * N);
+  const int64_t sets = a.cold ? std::max<int64_t>(2, (64 << 20) / std::max<int64_t>(set_bytes, 1) + 1) : 1;
+  std::vector<std::vector<float>> As, Bs, Cs;
+  for (int64_t i = 0; i < sets; ++i) {
+    As.emplace_back(static_cast<size_t>(M * K), 0.5f);
+    Bs.emplace_back(static_cast<size_t>(K * N), 0.25f);
+    Cs.emplace_back(static_cast<size_t>(M * N));
+  }
   std::vector<double> times;
   for (int s = 0; s < a.warmup + a.steps; ++s) {
+    const float* A = As[s % sets].data();
+    const float* B = Bs[s % sets].data();
+    float* C = Cs[s % sets].data();
     const double t0 = now();
     if (a.bf16)
-      loom::kernels::gemm_bf16(a.ta, a.tb, M, N, K, 1.0f, A.data(), a.ta ? M : K, B.data(), a.tb ? K : N, 0.0f,
-                               C.data(), N);
+      loom::kernels::gemm_bf16(a.ta, a.tb, M, N, K, 1.0f, A, a.ta ? M : K, B, a.tb ? K : N, 0.0f, C, N);
     else
-      loom::kernels::gemm(a.ta, a.tb, M, N, K, 1.0f, A.data(), a.ta ? M : K, B.data(), a.tb ? K : N, 0.0f, C.data(),
-                          N);
+      loom::kernels::gemm(a.ta, a.tb, M, N, K, 1.0f, A, a.ta ? M : K, B, a.tb ? K : N, 0.0f, C, N);
     if (s >= a.warmup) times.push_back(now() - t0);
   }
   std::printf("{\"side\":\"loom\",\"mode\":\"gemm\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"ta\":%d,\"tb\":%d,"
-              "\"bf16\":%s,\"median_s\":%.6f,\"gflops\":%.1f}\n",
+              "\"bf16\":%s,\"cold\":%s,\"median_s\":%.6f,\"gflops\":%.1f}\n",
               static_cast<long long>(M), static_cast<long long>(N), static_cast<long long>(K), a.ta ? 1 : 0,
-              a.tb ? 1 : 0, a.bf16 ? "true" : "false", median(times),
+              a.tb ? 1 : 0, a.bf16 ? "true" : "false", a.cold ? "true" : "false", median(times),
               2.0 * static_cast<double>(M * N * K) / median(times) / 1e9);
   return 0;
 }

@@ -118,19 +118,56 @@ LOOM_BF16_TARGET inline __m512i pairs_along_row(const float* p, int64_t n) {
   return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
 }
 
+// Transposes a 16 x 16 matrix of 32-bit words held one row per register: afterwards r[j]
+// holds what was column j. Pairs of rows interleave (32-bit, then 64-bit), leaving 4 x 4
+// blocks transposed inside each 128-bit lane; two rounds of lane shuffles place the blocks.
+LOOM_BF16_TARGET inline void transpose_16x16(__m512i r[16]) {
+  // The maskz forms (all lanes on) avoid GCC 12's false "uninitialized" on the plain ones.
+  const __mmask16 w32 = 0xffff;
+  const __mmask8 w64 = 0xff;
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_maskz_unpacklo_epi32(w32, r[i], r[i + 1]);
+    t[i + 1] = _mm512_maskz_unpackhi_epi32(w32, r[i], r[i + 1]);
+  }
+  // u[4g + c], lane L: column 4L + c of rows 4g .. 4g+3.
+  __m512i u[16];
+  for (int g = 0; g < 16; g += 4) {
+    u[g] = _mm512_maskz_unpacklo_epi64(w64, t[g], t[g + 2]);
+    u[g + 1] = _mm512_maskz_unpackhi_epi64(w64, t[g], t[g + 2]);
+    u[g + 2] = _mm512_maskz_unpacklo_epi64(w64, t[g + 1], t[g + 3]);
+    u[g + 3] = _mm512_maskz_unpackhi_epi64(w64, t[g + 1], t[g + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {  // column 4L + c = lane L of u[c], u[4 + c], u[8 + c], u[12 + c]
+    const __m512i s0 = _mm512_maskz_shuffle_i32x4(w32, u[c], u[4 + c], 0x44), s1 = _mm512_maskz_shuffle_i32x4(w32, u[c], u[4 + c], 0xee);
+    const __m512i s2 = _mm512_maskz_shuffle_i32x4(w32, u[8 + c], u[12 + c], 0x44),
+                  s3 = _mm512_maskz_shuffle_i32x4(w32, u[8 + c], u[12 + c], 0xee);
+    r[c] = _mm512_maskz_shuffle_i32x4(w32, s0, s2, 0x88);
+    r[4 + c] = _mm512_maskz_shuffle_i32x4(w32, s0, s2, 0xdd);
+    r[8 + c] = _mm512_maskz_shuffle_i32x4(w32, s1, s3, 0x88);
+    r[12 + c] = _mm512_maskz_shuffle_i32x4(w32, s1, s3, 0xdd);
+  }
+}
+
 // Lines [0, lines) of a matrix whose lines are contiguous along k (line i at src + i * ld;
 // only the first `valid` exist, the rest read as zero) as pair words: line i's pair kp goes
-// to dst[kp * stride + i], for kp < (kc + 1) / 2.
+// to dst[kp * stride + i], for kp < (kc + 1) / 2. 16 lines by 16 pairs at a time are
+// converted and transposed in registers, then stored as 16 runs of up to 16 words.
 LOOM_BF16_TARGET void scatter_lines_as_pairs(uint32_t* dst, int64_t stride, const float* src, int64_t ld,
                                              int64_t lines, int64_t valid, int64_t kc) {
   const int64_t kp_count = (kc + 1) / 2;
-  const __m512i index = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                           _mm512_set1_epi32(static_cast<int>(stride)));
-  for (int64_t i = 0; i < lines; ++i)
+  for (int64_t i0 = 0; i0 < lines; i0 += 16) {
+    const int64_t n = lines - i0 < 16 ? lines - i0 : 16;
+    const __mmask16 store = first_lanes(n);
     for (int64_t kp0 = 0; kp0 < kp_count; kp0 += 16) {
-      const __m512i w = i < valid ? pairs_along_row(src + i * ld + 2 * kp0, kc - 2 * kp0) : _mm512_setzero_si512();
-      _mm512_mask_i32scatter_epi32(dst + kp0 * stride + i, first_lanes(kp_count - kp0), index, w, 4);
+      __m512i w[16];
+      for (int64_t i = 0; i < 16; ++i)
+        w[i] = i0 + i < valid ? pairs_along_row(src + (i0 + i) * ld + 2 * kp0, kc - 2 * kp0) : _mm512_setzero_si512();
+      transpose_16x16(w);
+      const int64_t pairs = kp_count - kp0 < 16 ? kp_count - kp0 : 16;
+      for (int64_t j = 0; j < pairs; ++j) _mm512_mask_storeu_epi32(dst + (kp0 + j) * stride + i0, store, w[j]);
     }
+  }
 }
 
 // Packs op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into strips of kNr columns: strip s holds
@@ -262,24 +299,33 @@ struct alignas(64) TileConfig {
 LOOM_AMX_TARGET void pack_a_rows(uint32_t* dst, bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t mc,
                                  int64_t p0, int64_t kc, int64_t kpp) {
   const int64_t mc_pad = (mc + 31) / 32 * 32, kp_count = (kc + 1) / 2;
-  std::memset(dst, 0, static_cast<size_t>(mc_pad * kpp) * sizeof(uint32_t));
+  // Both branches write whole rows of kpp words for the rows they cover (kpp is kp_count
+  // rounded up to 16, past the data they store zeros); only the padding rows are left.
+  const int64_t covered = trans_a ? (mc + 15) / 16 * 16 : mc;
+  std::memset(dst + covered * kpp, 0, static_cast<size_t>((mc_pad - covered) * kpp) * sizeof(uint32_t));
   if (!trans_a) {  // rows contiguous along k
     for (int64_t r = 0; r < mc; ++r) {
       const float* row = A + (i0 + r) * lda + p0;
-      for (int64_t kp0 = 0; kp0 < kp_count; kp0 += 16)
+      for (int64_t kp0 = 0; kp0 < kpp; kp0 += 16)
         _mm512_storeu_si512(dst + r * kpp + kp0, pairs_along_row(row + 2 * kp0, kc - 2 * kp0));
     }
-  } else {  // A[k * lda + i]: 16 consecutive rows from two k at a time, scattered to rows
-    const __m512i stride = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                              _mm512_set1_epi32(static_cast<int>(kpp)));
+  } else {  // A[k * lda + i]: 16 rows by 16 pairs converted, then transposed in registers
     for (int64_t r0 = 0; r0 < mc; r0 += 16) {
       const int64_t n = mc - r0 < 16 ? mc - r0 : 16;
-      const __mmask16 m = first_lanes(n);
-      for (int64_t kp = 0; kp < kp_count; ++kp) {
-        const int64_t k = p0 + 2 * kp;
-        const __m256i x = load_bf16x16(A + k * lda + i0 + r0, n);
-        const __m256i y = 2 * kp + 1 < kc ? load_bf16x16(A + (k + 1) * lda + i0 + r0, n) : _mm256_setzero_si256();
-        _mm512_mask_i32scatter_epi32(dst + r0 * kpp + kp, m, stride, interleave_pairs(x, y), 4);
+      for (int64_t kp0 = 0; kp0 < kpp; kp0 += 16) {
+        __m512i w[16];
+        for (int64_t j = 0; j < 16; ++j) {
+          const int64_t kp = kp0 + j, k = p0 + 2 * kp;
+          if (kp >= kp_count) {
+            w[j] = _mm512_setzero_si512();
+            continue;
+          }
+          const __m256i x = load_bf16x16(A + k * lda + i0 + r0, n);
+          const __m256i y = 2 * kp + 1 < kc ? load_bf16x16(A + (k + 1) * lda + i0 + r0, n) : _mm256_setzero_si256();
+          w[j] = interleave_pairs(x, y);
+        }
+        transpose_16x16(w);
+        for (int64_t r = 0; r < 16; ++r) _mm512_storeu_si512(dst + (r0 + r) * kpp + kp0, w[r]);
       }
     }
   }
