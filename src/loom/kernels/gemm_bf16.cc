@@ -75,10 +75,10 @@ namespace detail {
 
 void gemm_bf16_portable(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                         const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                        int64_t ldc) {
+                        int64_t ldc, const float* bias) {
   const std::vector<float> a = rounded_op(trans_a, M, K, A, lda);
   const std::vector<float> b = rounded_op(trans_b, K, N, B, ldb);
-  gemm(false, false, M, N, K, alpha, a.data(), K, b.data(), N, beta, C, ldc);
+  gemm(false, false, M, N, K, alpha, a.data(), K, b.data(), N, beta, C, ldc, bias);
 }
 
 }  // namespace detail
@@ -224,11 +224,15 @@ LOOM_BF16_TARGET void pack_a(uint32_t* dst, bool trans_a, const float* A, int64_
   }
 }
 
-// One row of a 32-column block of C: c = alpha * (o0, o1) + beta * c, lanes m0 and m1.
+// One row of a 32-column block of C: c = alpha * (o0, o1) + beta * c (+ bias), lanes m0 and m1.
 LOOM_BF16_TARGET inline void store_row(float* c, __m512 o0, __m512 o1, __mmask16 m0, __mmask16 m1, __m512 va,
-                                       float beta, __m512 vb) {
+                                       float beta, __m512 vb, const float* bias) {
   o0 = _mm512_mul_ps(va, o0);
   o1 = _mm512_mul_ps(va, o1);
+  if (bias) {
+    o0 = _mm512_add_ps(o0, _mm512_maskz_loadu_ps(m0, bias));
+    o1 = _mm512_add_ps(o1, _mm512_maskz_loadu_ps(m1, bias + 16));
+  }
   if (beta != 0.0f) {
     o0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), o0);
     o1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), o1);
@@ -237,9 +241,9 @@ LOOM_BF16_TARGET inline void store_row(float* c, __m512 o0, __m512 o1, __mmask16
   _mm512_mask_storeu_ps(c + 16, m1, o1);
 }
 
-// C[0..rows) x [0..cols) = alpha * (A panel . B strip) + beta * C.
+// C[0..rows) x [0..cols) = alpha * (A panel . B strip) + beta * C (+ bias[0..cols) on every row).
 LOOM_BF16_TARGET void micro_kernel(int64_t kp_count, const uint32_t* a, const uint32_t* b, float* C, int64_t ldc,
-                                   int64_t rows, int64_t cols, float alpha, float beta) {
+                                   int64_t rows, int64_t cols, float alpha, float beta, const float* bias) {
   __m512 acc0[kMr], acc1[kMr];
 #pragma GCC unroll 12
   for (int r = 0; r < kMr; ++r) {
@@ -263,7 +267,7 @@ LOOM_BF16_TARGET void micro_kernel(int64_t kp_count, const uint32_t* a, const ui
 #pragma GCC unroll 12
   for (int r = 0; r < kMr; ++r) {
     if (r >= rows) break;
-    store_row(C + r * ldc, acc0[r], acc1[r], m0, m1, va, beta, vb);
+    store_row(C + r * ldc, acc0[r], acc1[r], m0, m1, va, beta, vb, bias);
   }
 }
 
@@ -331,19 +335,20 @@ LOOM_AMX_TARGET void pack_a_rows(uint32_t* dst, bool trans_a, const float* A, in
   }
 }
 
-// C block rows [0, rows) x cols [0, cols) (each <= 32) = alpha * (32 x 32 tile result) + beta * C.
+// C block rows [0, rows) x cols [0, cols) (each <= 32) = alpha * (32 x 32 tile result) + beta * C
+// (+ bias[0..cols) on every row).
 LOOM_AMX_TARGET void store_block(const float* t, float* C, int64_t ldc, int64_t rows, int64_t cols, float alpha,
-                                 float beta) {
+                                 float beta, const float* bias) {
   const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   for (int64_t r = 0; r < rows; ++r)
-    store_row(C + r * ldc, _mm512_load_ps(t + r * 32), _mm512_load_ps(t + r * 32 + 16), m0, m1, va, beta, vb);
+    store_row(C + r * ldc, _mm512_load_ps(t + r * 32), _mm512_load_ps(t + r * 32 + 16), m0, m1, va, beta, vb, bias);
 }
 
 // All 32 x 32 blocks of C[0, mc) x [0, nc) from a packed A block (pack_a_rows) and packed B
-// strips (pack_b with kpp rows).
+// strips (pack_b with kpp rows), plus bias[0, nc) on every row if bias is not null.
 LOOM_AMX_TARGET void amx_blocks(const uint32_t* a, const uint32_t* b, int64_t kpp, int64_t mc, int64_t nc, float* C,
-                                int64_t ldc, float alpha, float beta) {
+                                int64_t ldc, float alpha, float beta, const float* bias) {
   alignas(64) float t[32 * 32];
   const size_t a_stride = static_cast<size_t>(kpp) * sizeof(uint32_t), b_stride = kNr * sizeof(uint32_t);
   for (int64_t js = 0; js < nc; js += kNr) {
@@ -352,15 +357,21 @@ LOOM_AMX_TARGET void amx_blocks(const uint32_t* a, const uint32_t* b, int64_t kp
       const uint32_t* a0 = a + is * kpp;
       const uint32_t* a1 = a0 + 16 * kpp;
       // A whole 32 x 32 block with alpha 1 and beta 0 or 1 accumulates in C itself: the
-      // tiles start as C (or zero) and are stored straight back.
+      // tiles start as C, as the bias (one row read 16 times: stride 0) or as zero, and are
+      // stored straight back.
       float* c = C + is * ldc + js;
-      const bool direct = alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && mc - is >= 32 && nc - js >= 32;
+      const bool direct = alpha == 1.0f && (beta == 0.0f || (beta == 1.0f && !bias)) && mc - is >= 32 && nc - js >= 32;
       const size_t c_stride = static_cast<size_t>(ldc) * sizeof(float);
       if (direct && beta == 1.0f) {
         _tile_loadd(0, c, c_stride);
         _tile_loadd(1, c + 16, c_stride);
         _tile_loadd(2, c + 16 * ldc, c_stride);
         _tile_loadd(3, c + 16 * ldc + 16, c_stride);
+      } else if (direct && bias) {
+        _tile_loadd(0, bias + js, 0);
+        _tile_loadd(1, bias + js + 16, 0);
+        _tile_loadd(2, bias + js, 0);
+        _tile_loadd(3, bias + js + 16, 0);
       } else {
         _tile_zero(0);
         _tile_zero(1);
@@ -388,14 +399,15 @@ LOOM_AMX_TARGET void amx_blocks(const uint32_t* a, const uint32_t* b, int64_t kp
       _tile_stored(1, t + 16, 128);
       _tile_stored(2, t + 16 * 32, 128);
       _tile_stored(3, t + 16 * 32 + 16, 128);
-      store_block(t, c, ldc, mc - is < 32 ? mc - is : 32, nc - js < 32 ? nc - js : 32, alpha, beta);
+      store_block(t, c, ldc, mc - is < 32 ? mc - is : 32, nc - js < 32 ? nc - js : 32, alpha, beta,
+                  bias ? bias + js : nullptr);
     }
   }
 }
 
 LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                                      const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                                     int64_t ldc, int64_t whole) {
+                                     int64_t ldc, const float* bias, int64_t whole) {
   TileConfig cfg;
   for (int t = 0; t < 8; ++t) {
     cfg.rows[t] = 16;
@@ -410,6 +422,7 @@ LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int6
   for (int64_t p0 = 0; p0 < K; p0 += kAmxKc) {
     const int64_t kc = K - p0 < kAmxKc ? K - p0 : kAmxKc, kpp = (kc + 31) / 32 * 16;
     const float beta_here = p0 == 0 ? beta : 1.0f;
+    const float* bias_here = p0 == 0 ? bias : nullptr;  // added once, with the first k block
     if (n_pad * kpp * 4 <= whole) {  // all of op(B) packed once; A in row blocks
       grow(buf.b, n_pad * kpp);
       pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, 0, N, kpp);
@@ -417,7 +430,7 @@ LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int6
       for (int64_t i0 = 0; i0 < M; i0 += kAmxMc) {
         const int64_t mc = M - i0 < kAmxMc ? M - i0 : kAmxMc;
         pack_a_rows(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc, kpp);
-        amx_blocks(buf.a.data(), buf.b.data(), kpp, mc, N, C + i0 * ldc, ldc, alpha, beta_here);
+        amx_blocks(buf.a.data(), buf.b.data(), kpp, mc, N, C + i0 * ldc, ldc, alpha, beta_here, bias_here);
       }
     } else if (m_pad * kpp * 4 <= whole) {  // all of op(A) packed once; B in column blocks
       grow(buf.a, m_pad * kpp);
@@ -426,7 +439,8 @@ LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int6
       for (int64_t j0 = 0; j0 < N; j0 += kAmxNc) {
         const int64_t nc = N - j0 < kAmxNc ? N - j0 : kAmxNc;
         pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp);
-        amx_blocks(buf.a.data(), buf.b.data(), kpp, M, nc, C + j0, ldc, alpha, beta_here);
+        amx_blocks(buf.a.data(), buf.b.data(), kpp, M, nc, C + j0, ldc, alpha, beta_here,
+                   bias_here ? bias_here + j0 : nullptr);
       }
     } else {
       grow(buf.a, kAmxMc * kpp);
@@ -437,7 +451,8 @@ LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int6
         for (int64_t i0 = 0; i0 < M; i0 += kAmxMc) {
           const int64_t mc = M - i0 < kAmxMc ? M - i0 : kAmxMc;
           pack_a_rows(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc, kpp);
-          amx_blocks(buf.a.data(), buf.b.data(), kpp, mc, nc, C + i0 * ldc + j0, ldc, alpha, beta_here);
+          amx_blocks(buf.a.data(), buf.b.data(), kpp, mc, nc, C + i0 * ldc + j0, ldc, alpha, beta_here,
+                     bias_here ? bias_here + j0 : nullptr);
         }
       }
     }
@@ -468,25 +483,26 @@ bool cpu_has_amx_bf16() {
 namespace detail {
 
 void gemm_bf16_amx(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias,
                    int64_t pack_whole_bytes) {
   LOOM_CHECK(cpu_has_amx_bf16()) << "gemm_bf16_amx on a CPU (or kernel) without AMX-BF16";
   if (M == 0 || N == 0) return;
-  if (K == 0) return scale_c(M, N, beta, C, ldc);
+  if (K == 0) return scale_c(M, N, beta, C, ldc, bias);
 #ifdef LOOM_HAVE_BF16_CODE
-  gemm_amx_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pack_whole_bytes);
+  gemm_amx_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, pack_whole_bytes);
 #else
-  (void)trans_a, (void)trans_b, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb, (void)pack_whole_bytes;
+  (void)trans_a, (void)trans_b, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb, (void)bias,
+      (void)pack_whole_bytes;
 #endif
 }
 
 void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                       const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                      int64_t ldc) {
+                      int64_t ldc, const float* bias) {
 #ifdef LOOM_HAVE_BF16_CODE
   LOOM_CHECK(cpu_has_avx512_bf16()) << "gemm_bf16_avx512 on a CPU without AVX512-BF16";
   if (M == 0 || N == 0) return;
-  if (K == 0) return scale_c(M, N, beta, C, ldc);
+  if (K == 0) return scale_c(M, N, beta, C, ldc, bias);
   PackBuffers& buf = t_pack;
   const size_t b_words = static_cast<size_t>((kKc / 2) * ((kNc + kNr - 1) / kNr) * kNr);
   const size_t a_words = static_cast<size_t>((kKc / 2) * ((kMc + kMr - 1) / kMr) * kMr);
@@ -507,7 +523,8 @@ void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
           for (int64_t is = 0; is < mc; is += kMr) {
             const uint32_t* panel = buf.a.data() + (is / kMr) * kp_count * kMr;
             const int64_t rows = mc - is < kMr ? mc - is : kMr;
-            micro_kernel(kp_count, panel, strip, C + (i0 + is) * ldc + j0 + js, ldc, rows, cols, alpha, beta_here);
+            micro_kernel(kp_count, panel, strip, C + (i0 + is) * ldc + j0 + js, ldc, rows, cols, alpha, beta_here,
+                         p0 == 0 && bias ? bias + j0 + js : nullptr);
           }
         }
       }
@@ -515,7 +532,7 @@ void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
   }
 #else
   (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb,
-      (void)beta, (void)C, (void)ldc;
+      (void)beta, (void)C, (void)ldc, (void)bias;
   LOOM_CHECK(false) << "gemm_bf16_avx512 is not compiled into this build";
 #endif
 }
@@ -526,29 +543,30 @@ namespace {
 // detail::gemm_bf16_amx with its default packing threshold, as a plain SerialGemm.
 void amx_with_default_packing(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                              int64_t ldc) {
-  detail::gemm_bf16_amx(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+                              int64_t ldc, const float* bias) {
+  detail::gemm_bf16_amx(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
 }
 }  // namespace
 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
   if (M == 0 || N == 0) return;
   if (use_reference()) {
     reference::gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (bias) detail::scale_c(M, N, 1.0f, C, ldc, bias);
     return;
   }
   if (!cpu_has_avx512_bf16()) {
-    detail::gemm_bf16_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    detail::gemm_bf16_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
     return;
   }
   // One block of C per pool thread, in whole micro-tiles: 32 columns, or 32 (AMX) / 12 rows.
   if (cpu_has_amx_bf16())
     detail::gemm_on_pool(amx_with_default_packing, 32, 32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                         ldc);
+                         ldc, bias);
   else
     detail::gemm_on_pool(detail::gemm_bf16_avx512, 32, 12, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                         ldc);
+                         ldc, bias);
 }
 
 }  // namespace loom::kernels

@@ -97,24 +97,28 @@ TEST(Kernels, GemmBf16MatchesReferenceOnEveryPath) {
   struct Path {
     const char* name;
     void (*fn)(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
-               float*, int64_t);
+               float*, int64_t, const float*);
   };
   std::vector<Path> paths = {{"portable", detail::gemm_bf16_portable}};
   if (cpu_has_avx512_bf16()) paths.push_back({"avx512_bf16", detail::gemm_bf16_avx512});
   if (cpu_has_amx_bf16()) {
     paths.push_back({"amx_bf16", [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a,
-                                    int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc) {
-                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc);
+                                    int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc,
+                                    const float* bias) {
+                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, bias);
                      }});
     // Small enough that op(A) is packed whole but op(B) is not, then neither: every branch.
     paths.push_back({"amx_bf16_a_whole", [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a,
-                                            int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc) {
+                                            int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc,
+                                            const float* bias) {
                        const int64_t kpp = ((k < 1024 ? k : 1024) + 31) / 32 * 16;
-                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, (m + 31) / 32 * 32 * kpp * 4);
+                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, bias,
+                                             (m + 31) / 32 * 32 * kpp * 4);
                      }});
     paths.push_back({"amx_bf16_blocked", [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a,
-                                            int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc) {
-                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, 0);
+                                            int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc,
+                                            const float* bias) {
+                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, bias, 0);
                      }});
   }
   paths.push_back({"dispatched", gemm_bf16});
@@ -124,12 +128,17 @@ TEST(Kernels, GemmBf16MatchesReferenceOnEveryPath) {
       for (bool tb : {false, true}) {
         const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
         const Vec A = rnd((ta ? K : M) * lda, 11), B = rnd((tb ? N : K) * ldb, 12), C0 = rnd(M * ldc, 13);
-        for (auto [alpha, beta] : std::vector<std::pair<float, float>>{{1.0f, 0.0f}, {1.0f, 1.0f}, {0.5f, 1.0f}, {2.0f, -0.75f}}) {
+        const Vec bias_values = rnd(N, 14);
+        for (auto [alpha, beta] : std::vector<std::pair<float, float>>{{1.0f, 0.0f}, {1.0f, 1.0f}, {0.5f, 1.0f}, {2.0f, -0.75f}})
+         for (const float* bias : {static_cast<const float*>(nullptr), bias_values.data()}) {
           Vec want = C0;
           reference::gemm_bf16(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, want.data(), ldc);
+          if (bias)
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = 0; j < N; ++j) want[static_cast<size_t>(i * ldc + j)] += bias[j];
           for (const Path& p : paths) {
             Vec got = C0;
-            p.fn(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, got.data(), ldc);
+            p.fn(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, got.data(), ldc, bias);
             for (int64_t i = 0; i < M; ++i)
               for (int64_t j = 0; j < ldc; ++j) {
                 const size_t at = static_cast<size_t>(i * ldc + j);
@@ -140,8 +149,8 @@ TEST(Kernels, GemmBf16MatchesReferenceOnEveryPath) {
                 // Same exact products, summed in another order: float rounding only.
                 const float tol = 2e-6f * static_cast<float>(K) * std::abs(alpha) * 4.0f + 1e-5f;
                 ASSERT_NEAR(got[at], want[at], tol * (1.0f + std::abs(want[at])))
-                    << p.name << " M" << M << " N" << N << " K" << K << " ta" << ta << " tb" << tb << " at (" << i
-                    << "," << j << ")";
+                    << p.name << " M" << M << " N" << N << " K" << K << " ta" << ta << " tb" << tb << " alpha "
+                    << alpha << " beta " << beta << (bias ? " bias" : "") << " at (" << i << "," << j << ")";
               }
           }
         }

@@ -1,4 +1,5 @@
-// Optimized matmul: oneDNN sgemm with the bias folded in as the initial value of C. The
+// Optimized matmul: oneDNN sgemm with the bias folded in as the initial value of each thread's
+// block of C (the bf16 GEMM adds it inside its own kernels). The
 // product is split into one block of rows or columns per pool thread, and each thread runs
 // oneDNN's sgemm on its block single-threaded, so the GEMM runs on loom's own pool (whatever
 // OpenMP's wait policy) and never on a second one.
@@ -15,7 +16,11 @@ namespace loom::kernels {
 namespace {
 
 void sgemm_here(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
+  if (bias) {  // this thread's block of C starts as beta * C + bias
+    detail::scale_c(M, N, beta, C, ldc, bias);
+    beta = 1.0f;
+  }
   OmpSerialScope serial;
   dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B,
                                 ldb, beta, C, ldc);
@@ -29,27 +34,33 @@ constexpr int64_t kSerialMacs = 1 << 17;
 
 namespace detail {
 
-void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const float* bias) {
+  for (int64_t i = 0; i < M; ++i) {
+    float* c = C + i * ldc;
+    if (beta == 0.0f) {
+      for (int64_t j = 0; j < N; ++j) c[j] = bias ? bias[j] : 0.0f;
+    } else {
+      for (int64_t j = 0; j < N; ++j) c[j] = beta * c[j] + (bias ? bias[j] : 0.0f);
+    }
+  }
 }
 
 void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
                   int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
-                  float beta, float* C, int64_t ldc) {
+                  float beta, float* C, int64_t ldc, const float* bias) {
   if (M * N * K < kSerialMacs || num_threads() == 1) {
-    serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
   } else if (N >= M) {
     parallel_for((N + col_unit - 1) / col_unit, [&](int64_t lo, int64_t hi) {
       const int64_t n0 = lo * col_unit, n1 = hi * col_unit < N ? hi * col_unit : N;
       serial(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0, ldb, beta, C + n0,
-             ldc);
+             ldc, bias ? bias + n0 : nullptr);
     });
   } else {
     parallel_for((M + row_unit - 1) / row_unit, [&](int64_t lo, int64_t hi) {
       const int64_t m0 = lo * row_unit, m1 = hi * row_unit < M ? hi * row_unit : M;
       serial(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B, ldb, beta,
-             C + m0 * ldc, ldc);
+             C + m0 * ldc, ldc, bias);
     });
   }
 }
@@ -57,27 +68,29 @@ void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool tr
 }  // namespace detail
 
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
   if (M == 0 || N == 0) return;
   if (use_reference()) {
     reference::gemm<float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (bias) detail::scale_c(M, N, 1.0f, C, ldc, bias);
     return;
   }
   if (K == 0) {  // oneDNN requires K > 0; the product is empty.
-    detail::scale_c(M, N, beta, C, ldc);
+    detail::scale_c(M, N, beta, C, ldc, bias);
     return;
   }
   // Blocks of whole cache lines (16 floats) of columns, or of 8 rows.
-  detail::gemm_on_pool(sgemm_here, 16, 8, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  detail::gemm_on_pool(sgemm_here, 16, 8, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
 }
 
 namespace {
 void gemm_in(MatmulPrecision precision, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-             const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+             const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+             const float* bias = nullptr) {
   if (precision == MatmulPrecision::kBF16)
-    gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
   else
-    gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
 }
 }  // namespace
 
@@ -88,15 +101,7 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
     return;
   }
   const bool tb = layout == WeightLayout::kOutIn;
-  float beta = 0.0f;
-  if (bias) {
-    parallel_for(N, [&](int64_t lo, int64_t hi) {
-      for (int64_t n = lo; n < hi; ++n)
-        for (int64_t o = 0; o < OC; ++o) out[n * OC + o] = bias[o];
-    }, 16);
-    beta = 1.0f;
-  }
-  gemm_in(precision, false, tb, N, OC, C, 1.0f, inp, C, weight, tb ? C : OC, beta, out, OC);
+  gemm_in(precision, false, tb, N, OC, C, 1.0f, inp, C, weight, tb ? C : OC, 0.0f, out, OC, bias);
 }
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,

@@ -11,9 +11,11 @@
 
 namespace loom::kernels {
 
-// C (M, N) = alpha * op(A) op(B) + beta * C, row-major.
+// C (M, N) = alpha * op(A) op(B) + beta * C (+ bias[j] on every row j of C if bias is not
+// null), row-major.
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+          const float* bias = nullptr);
 
 // The precision of a matmul's products. kBF16 rounds both operands to bfloat16 and sums the
 // (exact) products in float: fp32 inputs, outputs and master weights, half the memory
@@ -27,7 +29,8 @@ bool parse_matmul_precision(std::string_view name, MatmulPrecision* out);
 // AVX512-BF16 dot products (VDPBF16PS) on packed bf16 panels where the CPU has them, else
 // rounds the operands into fp32 buffers and runs the fp32 GEMM (same numbers, fp32 speed).
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+               const float* bias = nullptr);
 // True if this CPU has AVX512-BF16 (and AVX512-BW/VL), so gemm_bf16 takes its fast path.
 bool cpu_has_avx512_bf16();
 // True if this CPU has AMX-BF16 tiles and the OS granted their use; gemm_bf16 then runs on
@@ -39,28 +42,31 @@ namespace detail {
 // machine (the AVX-512 one only where cpu_has_avx512_bf16(), the AMX one where cpu_has_amx_bf16()).
 // pack_whole_bytes: an operand block up to this size is packed once whole (the other is
 // then packed in blocks); tests lower it to reach every blocking branch.
+// The AMX path starts whole tiles of C from the bias row (read with stride 0), so a biased
+// product writes C once.
 void gemm_bf16_amx(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
-                   int64_t pack_whole_bytes = int64_t{8} << 20);
+                   const float* bias = nullptr, int64_t pack_whole_bytes = int64_t{8} << 20);
 void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                       const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                      int64_t ldc);
+                      int64_t ldc, const float* bias = nullptr);
 void gemm_bf16_portable(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                         const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                        int64_t ldc);
+                        int64_t ldc, const float* bias = nullptr);
 
 // A single-threaded GEMM with gemm()'s arguments.
 using SerialGemm = void (*)(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                             const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                            int64_t ldc);
+                            int64_t ldc, const float* bias);
 // Runs `serial` on one block of C per pool thread: the longer side of C is split in units
 // of `col_unit` columns or `row_unit` rows; small products run on the caller alone. Both
 // the fp32 and the bf16 GEMM split this way.
 void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
                   int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
-                  float beta, float* C, int64_t ldc);
-// C = beta * C (the product of an empty inner dimension), never reading C when beta is 0.
-void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc);
+                  float beta, float* C, int64_t ldc, const float* bias = nullptr);
+// C = beta * C (+ bias on every row): the product of an empty inner dimension. Never reads C
+// when beta is 0.
+void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const float* bias = nullptr);
 }  // namespace detail
 
 // out (N, OC) = inp (N, C) @ W + bias (OC, may be null); W (C, OC) or (OC, C) by layout.
