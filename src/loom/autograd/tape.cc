@@ -41,6 +41,16 @@ Tensor& Tape::grad_of(Variable& v) {
   return v.mutable_grad();
 }
 
+Tensor& Tape::grad_to_write(Variable& v, bool* overwrite) {
+  LOOM_CHECK(v.requires_grad()) << "gradient requested for a variable that does not require one";
+  *overwrite = !v.is_parameter() && !v.has_grad();
+  if (*overwrite) {
+    v.mutable_grad() = Tensor::empty_reusable(v.value().shape(), v.value().dtype(), arena_);
+    return v.mutable_grad();
+  }
+  return grad_of(v);
+}
+
 void Tape::backward(Variable& loss, float seed_grad) {
   LOOM_CHECK(recording_) << "backward() on a tape in inference mode";
   LOOM_CHECK_EQ(loss.value().numel(), 1) << "backward() needs a scalar loss";

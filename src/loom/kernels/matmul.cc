@@ -7,6 +7,8 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include <algorithm>
+
 #include "loom/base/check.h"
 #include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
@@ -106,13 +108,16 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t N, int64_t C, int64_t OC, WeightLayout layout,
-                     MatmulPrecision precision) {
+                     MatmulPrecision precision, bool overwrite_dinp) {
   if (use_reference() && precision == MatmulPrecision::kF32) {
+    if (dinp && overwrite_dinp) std::fill(dinp, dinp + N * C, 0.0f);
     reference::matmul_backward<float>(dinp, dweight, dbias, dout, inp, weight, N, C, OC, layout);
     return;
   }
   const bool outin = layout == WeightLayout::kOutIn;
-  if (dinp) gemm_in(precision, false, !outin, N, C, OC, 1.0f, dout, OC, weight, outin ? C : OC, 1.0f, dinp, C);
+  if (dinp)
+    gemm_in(precision, false, !outin, N, C, OC, 1.0f, dout, OC, weight, outin ? C : OC, overwrite_dinp ? 0.0f : 1.0f,
+            dinp, C);
   if (dweight) {
     if (outin)
       gemm_in(precision, true, false, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);

@@ -57,6 +57,11 @@ Tensor Tensor::zeros(const std::vector<int64_t>& shape, DType dtype, Arena* aren
   return t;
 }
 
+Tensor Tensor::empty_reusable(const std::vector<int64_t>& shape, DType dtype, Arena* arena) {
+  LOOM_CHECK(arena != nullptr);
+  return allocate(shape, dtype, arena, /*reusable=*/true);
+}
+
 Tensor Tensor::zeros_reusable(const std::vector<int64_t>& shape, DType dtype, Arena* arena) {
   LOOM_CHECK(arena != nullptr);
   Tensor t = allocate(shape, dtype, arena, /*reusable=*/true);

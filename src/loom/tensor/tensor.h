@@ -53,6 +53,8 @@ class Tensor {
   // Zero-filled memory from arena->allocate_reusable(): a buffer that may be handed back
   // before the arena's reset with release_to_arena().
   static Tensor zeros_reusable(const std::vector<int64_t>& shape, DType dtype, Arena* arena);
+  // The same, uninitialised: for a buffer its first writer fills completely.
+  static Tensor empty_reusable(const std::vector<int64_t>& shape, DType dtype, Arena* arena);
   // A heap f32 tensor holding a copy of `values` (size must equal the shape's numel).
   static Tensor from_vector(const std::vector<int64_t>& shape, const std::vector<float>& values);
 
