@@ -351,11 +351,11 @@ LOOM_AMX_TARGET void amx_blocks(const uint32_t* a, const uint32_t* b, int64_t kp
                                 int64_t ldc, float alpha, float beta, const float* bias) {
   alignas(64) float t[32 * 32];
   const size_t a_stride = static_cast<size_t>(kpp) * sizeof(uint32_t), b_stride = kNr * sizeof(uint32_t);
-  for (int64_t js = 0; js < nc; js += kNr) {
-    const uint32_t* strip = b + (js / kNr) * kpp * kNr;
-    for (int64_t is = 0; is < mc; is += 32) {
-      const uint32_t* a0 = a + is * kpp;
-      const uint32_t* a1 = a0 + 16 * kpp;
+  for (int64_t is = 0; is < mc; is += 32) {
+    const uint32_t* a0 = a + is * kpp;
+    const uint32_t* a1 = a0 + 16 * kpp;
+    for (int64_t js = 0; js < nc; js += kNr) {
+      const uint32_t* strip = b + (js / kNr) * kpp * kNr;
       // A whole 32 x 32 block with alpha 1 and beta 0 or 1 accumulates in C itself: the
       // tiles start as C, as the bias (one row read 16 times: stride 0) or as zero, and are
       // stored straight back.
