@@ -28,6 +28,44 @@ Variable causal_attention(Tape& tape, Variable& qkv, int64_t n_head) {
   return out;
 }
 
+Variable attention(Tape& tape, Variable& q, Variable& k, Variable& v, int64_t n_head, bool causal,
+                   const Tensor& key_mask) {
+  profile::Scope profile_scope("attention");
+  LOOM_CHECK_EQ(q.value().ndim(), 3);
+  LOOM_CHECK(k.shape() == q.shape() && v.shape() == q.shape()) << "q, k, v shapes differ";
+  const int64_t B = q.value().dim(0), T = q.value().dim(1), C = q.value().dim(2);
+  LOOM_CHECK_EQ(C % n_head, 0);
+  if (key_mask.defined())
+    LOOM_CHECK(key_mask.dtype() == DType::kI32 && key_mask.ndim() == 2 && key_mask.dim(0) == B &&
+               key_mask.dim(1) == T)
+        << "key_mask must be (B, T) I32, got " << key_mask.shape_str();
+  const kernels::AttentionMask mask{causal, key_mask.defined() ? key_mask.i32() : nullptr};
+  Variable out(tape.empty({B, T, C}), tape.needs_grad({&q, &k, &v}));
+  Tensor lse = tape.empty({B, n_head, T});
+  kernels::attention_forward(out.value().f32(), lse.f32(), q.value().f32(), k.value().f32(), v.value().f32(), C, B, T,
+                             C, n_head, mask);
+  if (out.requires_grad()) {
+    tape.record("attention.backward", out, [&tape, out, q, k, v, lse, key_mask, causal, B, T, C, n_head]() mutable {
+      if (!out.has_grad()) return;
+      // Every input gets a gradient buffer (an unused one stays zero).
+      const kernels::AttentionMask m{causal, key_mask.defined() ? key_mask.i32() : nullptr};
+      float* dq = q.requires_grad() ? tape.grad_of(q).f32() : nullptr;
+      float* dk = k.requires_grad() ? tape.grad_of(k).f32() : nullptr;
+      float* dv = v.requires_grad() ? tape.grad_of(v).f32() : nullptr;
+      Tensor scratch;
+      if (!dq || !dk || !dv) {
+        scratch = tape.zeros({B, T, C});
+        if (!dq) dq = scratch.f32();
+        if (!dk) dk = scratch.f32();
+        if (!dv) dv = scratch.f32();
+      }
+      kernels::attention_backward(dq, dk, dv, out.grad().f32(), q.value().f32(), k.value().f32(), v.value().f32(), C,
+                                  out.value().f32(), lse.f32(), B, T, C, n_head, m);
+    });
+  }
+  return out;
+}
+
 }  // namespace loom
 
 namespace loom {

@@ -24,11 +24,24 @@ Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, Weigh
 // LayerNorm over the last dim; bias may be undefined.
 Variable layernorm(Tape& tape, Variable& x, Variable& weight, Variable& bias, float eps);
 
-// GELU, tanh form.
-Variable gelu(Tape& tape, Variable& x);
+// GELU: the tanh approximation (GPT-2) or the exact erf form (BERT).
+enum class GeluForm { kTanh, kErf };
+Variable gelu(Tape& tape, Variable& x, GeluForm form = GeluForm::kTanh);
+
+// Elementwise tanh (BERT's pooler).
+Variable tanh_activation(Tape& tape, Variable& x);
 
 // Fused causal self-attention: qkv (B, T, 3C) -> (B, T, C).
 Variable causal_attention(Tape& tape, Variable& qkv, int64_t n_head);
+
+// Multi-head attention of separate q, k, v (B, T, C) -> (B, T, C): causal or bidirectional,
+// and with key_mask (B, T) I32 (0 = padding, never attended to) unless it is undefined.
+Variable attention(Tape& tape, Variable& q, Variable& k, Variable& v, int64_t n_head, bool causal,
+                   const Tensor& key_mask);
+
+// Rows of x viewed as (N, C) (C = its last dim): rows (M) I32 in [0, N) -> (M, C). The
+// backward adds each output row's gradient back into its source row.
+Variable gather_rows(Tape& tape, Variable& x, const Tensor& rows);
 
 // a + b (same shape).
 Variable add(Tape& tape, Variable& a, Variable& b);

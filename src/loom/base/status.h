@@ -9,6 +9,7 @@
 //   config expects [50257, 128]. Was it saved with a different vocab_size?
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -53,6 +54,11 @@ class [[nodiscard]] Status {
 
 inline Status ok_status() { return Status(); }
 inline Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+// invalid_argument("<name> is <value>; it must be a positive integer") unless value > 0.
+inline Status require_positive(const std::string& name, int64_t value) {
+  if (value > 0) return {};
+  return invalid_argument(name + " is " + std::to_string(value) + "; it must be a positive integer");
+}
 inline Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status data_loss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status io_error(std::string m) { return {StatusCode::kIoError, std::move(m)}; }

@@ -1,6 +1,6 @@
 // Optimized attention: one (batch, head) pair per task. Training attention is blocked: 64
 // query rows at a time, scores and products by GEMM (kernels::gemm, run on the calling
-// thread inside the pool), the causal softmax vectorized; a 64 x T score block per thread,
+// thread inside the pool), the (causal and/or key-masked) softmax vectorized; a 64 x T score block per thread,
 // never a T x T matrix per head in memory. The backward recomputes the probabilities from
 // the saved log-sum-exp and writes dq, dk, dv of its own head only, so tasks never race.
 // Decoding (attention_cached_forward) handles one query row at a time with dot products.
@@ -58,33 +58,70 @@ LOOM_MULTIVERSION float attend_row(float* o, float* s, const float* q, const flo
   return lse;
 }
 
-// Rows of query positions per block: the score block is kRowBlock x (r0 + kRowBlock) floats,
-// so causal blocks skip the keys after their last row.
+// Rows of query positions per block: the score block is kRowBlock x (keys seen) floats, so
+// causal blocks skip the keys after their last row.
 constexpr int64_t kRowBlock = 64;
 
-// Row i of S (query t = r0 + i, width floats at stride ld) becomes softmax over keys 0..t
-// and zero after; lse[i] = log-sum-exp of the raw row over 0..t.
-LOOM_MULTIVERSION void causal_softmax_rows(float* S, int64_t ld, int64_t rows, int64_t r0, int64_t width, float* lse) {
+// Keys [0, kend) of batch b can be seen at all: past the last unmasked key every score is
+// masked, so the products stop there (right padding costs nothing).
+int64_t keys_end(const int32_t* key_mask_b, int64_t T) {
+  if (!key_mask_b) return T;
+  int64_t end = T;
+  while (end > 0 && key_mask_b[end - 1] == 0) --end;
+  return end;
+}
+
+// Row i of S (query t = r0 + i, `width` scores at stride ld) becomes the softmax over the keys
+// it sees (j <= t if causal; key_mask[j] != 0 if there is a mask) and zero elsewhere;
+// lse[i] = log-sum-exp of its seen raw scores (0 if it sees none: then the row is all zero).
+LOOM_MULTIVERSION void softmax_rows(float* S, int64_t ld, int64_t rows, int64_t r0, int64_t width, bool causal,
+                                    const int32_t* key_mask, float* lse) {
   for (int64_t i = 0; i < rows; ++i) {
     float* s = S + i * ld;
-    const int64_t n = r0 + i + 1;
-    lse[i] = softmax_in_place(s, n);
+    const int64_t n = causal && r0 + i + 1 < width ? r0 + i + 1 : width;
+    if (!key_mask) {
+      lse[i] = softmax_in_place(s, n);
+    } else {
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < n; ++j)
+        if (key_mask[j] != 0 && s[j] > m) m = s[j];
+      float l = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        s[j] = key_mask[j] != 0 ? exp_approx(s[j] - m) : 0.0f;
+        l += s[j];
+      }
+      if (l > 0.0f) {
+        const float inv = 1.0f / l;
+        for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+        lse[i] = m + std::log(l);
+      } else {
+        lse[i] = 0.0f;
+      }
+    }
     for (int64_t j = n; j < width; ++j) s[j] = 0.0f;
   }
 }
 
-// P = exp(S - lse) over keys 0..t (zero after), then dS = P * (dP - D) in place of dP.
-LOOM_MULTIVERSION void causal_softmax_grad_rows(float* S, float* dP, int64_t ld, int64_t rows, int64_t r0,
-                                                int64_t width, const float* lse, const float* D) {
+// P = exp(S - lse) over the keys each row sees (zero elsewhere), then dS = P * (dP - D) in
+// place of dP.
+LOOM_MULTIVERSION void softmax_grad_rows(float* S, float* dP, int64_t ld, int64_t rows, int64_t r0, int64_t width,
+                                         bool causal, const int32_t* key_mask, const float* lse, const float* D) {
   for (int64_t i = 0; i < rows; ++i) {
     float* s = S + i * ld;
     float* dp = dP + i * ld;
-    const int64_t n = r0 + i + 1;
+    const int64_t n = causal && r0 + i + 1 < width ? r0 + i + 1 : width;
     const float L = lse[i], Di = D[i];
+    if (!key_mask) {
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) {
-      s[j] = exp_approx(s[j] - L);
-      dp[j] = s[j] * (dp[j] - Di);
+      for (int64_t j = 0; j < n; ++j) {
+        s[j] = exp_approx(s[j] - L);
+        dp[j] = s[j] * (dp[j] - Di);
+      }
+    } else {
+      for (int64_t j = 0; j < n; ++j) {
+        s[j] = key_mask[j] != 0 ? exp_approx(s[j] - L) : 0.0f;
+        dp[j] = s[j] * (dp[j] - Di);
+      }
     }
     for (int64_t j = n; j < width; ++j) {
       s[j] = 0.0f;
@@ -93,69 +130,95 @@ LOOM_MULTIVERSION void causal_softmax_grad_rows(float* S, float* dP, int64_t ld,
   }
 }
 
+// The keys a block of query rows [r0, r0 + rb) sees at most.
+int64_t block_width(bool causal, int64_t r0, int64_t rb, int64_t kend) {
+  return causal && r0 + rb < kend ? r0 + rb : kend;
+}
+
 // One (batch, head), blocked: S = scale Q K^T and O = P V by GEMM, one block of query rows at
-// a time. q, k, v rows at stride 3C; out rows at stride C; lse has T entries.
-void attention_forward_head(float* out, float* lse, const float* q, const float* k, const float* v, int64_t T,
-                            int64_t C, int64_t HS, float scale, float* S) {
+// a time. q, k, v rows at stride ld; out rows at stride C; lse and key_mask have T entries.
+void attention_forward_head(float* out, float* lse, const float* q, const float* k, const float* v, int64_t ld,
+                            int64_t T, int64_t C, int64_t HS, float scale, bool causal, const int32_t* key_mask,
+                            float* S) {
+  const int64_t kend = keys_end(key_mask, T);
   for (int64_t r0 = 0; r0 < T; r0 += kRowBlock) {
-    const int64_t rb = T - r0 < kRowBlock ? T - r0 : kRowBlock, r1 = r0 + rb;
-    gemm(false, true, rb, r1, HS, scale, q + r0 * 3 * C, 3 * C, k, 3 * C, 0.0f, S, r1);
-    causal_softmax_rows(S, r1, rb, r0, r1, lse + r0);
-    gemm(false, false, rb, HS, r1, 1.0f, S, r1, v, 3 * C, 0.0f, out + r0 * C, C);
+    const int64_t rb = T - r0 < kRowBlock ? T - r0 : kRowBlock, w = block_width(causal, r0, rb, kend);
+    if (w == 0) {  // these queries see no key
+      for (int64_t i = 0; i < rb; ++i) {
+        for (int64_t c = 0; c < HS; ++c) out[(r0 + i) * C + c] = 0.0f;
+        lse[r0 + i] = 0.0f;
+      }
+      continue;
+    }
+    gemm(false, true, rb, w, HS, scale, q + r0 * ld, ld, k, ld, 0.0f, S, w);
+    softmax_rows(S, w, rb, r0, w, causal, key_mask, lse + r0);
+    gemm(false, false, rb, HS, w, 1.0f, S, w, v, ld, 0.0f, out + r0 * C, C);
   }
 }
 
 // Its backward: recomputes P from lse block by block; D_t = dO_t . O_t;
 // dS = P (dP - D) with dP = dO V^T; dQ += scale dS K, dK += scale dS^T Q, dV += P^T dO.
 void attention_backward_head(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                             const float* v, const float* out, const float* lse, int64_t T, int64_t C, int64_t HS,
-                             float scale, float* S, float* dP, float* D) {
+                             const float* v, int64_t ld, const float* out, const float* lse, int64_t T, int64_t C,
+                             int64_t HS, float scale, bool causal, const int32_t* key_mask, float* S, float* dP,
+                             float* D) {
+  const int64_t kend = keys_end(key_mask, T);
   for (int64_t t = 0; t < T; ++t) D[t] = dot(dout + t * C, out + t * C, HS);
   for (int64_t r0 = 0; r0 < T; r0 += kRowBlock) {
-    const int64_t rb = T - r0 < kRowBlock ? T - r0 : kRowBlock, r1 = r0 + rb;
-    gemm(false, true, rb, r1, HS, scale, q + r0 * 3 * C, 3 * C, k, 3 * C, 0.0f, S, r1);
-    gemm(false, true, rb, r1, HS, 1.0f, dout + r0 * C, C, v, 3 * C, 0.0f, dP, r1);
-    causal_softmax_grad_rows(S, dP, r1, rb, r0, r1, lse + r0, D + r0);
-    gemm(false, false, rb, HS, r1, scale, dP, r1, k, 3 * C, 1.0f, dq + r0 * 3 * C, 3 * C);
-    gemm(true, false, r1, HS, rb, scale, dP, r1, q + r0 * 3 * C, 3 * C, 1.0f, dk, 3 * C);
-    gemm(true, false, r1, HS, rb, 1.0f, S, r1, dout + r0 * C, C, 1.0f, dv, 3 * C);
+    const int64_t rb = T - r0 < kRowBlock ? T - r0 : kRowBlock, w = block_width(causal, r0, rb, kend);
+    if (w == 0) continue;
+    gemm(false, true, rb, w, HS, scale, q + r0 * ld, ld, k, ld, 0.0f, S, w);
+    gemm(false, true, rb, w, HS, 1.0f, dout + r0 * C, C, v, ld, 0.0f, dP, w);
+    softmax_grad_rows(S, dP, w, rb, r0, w, causal, key_mask, lse + r0, D + r0);
+    gemm(false, false, rb, HS, w, scale, dP, w, k, ld, 1.0f, dq + r0 * ld, ld);
+    gemm(true, false, w, HS, rb, scale, dP, w, q + r0 * ld, ld, 1.0f, dk, ld);
+    gemm(true, false, w, HS, rb, 1.0f, S, w, dout + r0 * C, C, 1.0f, dv, ld);
   }
 }
 
 }  // namespace
 
-void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C,
-                       int64_t NH) {
-  if (use_reference()) return reference::attention_forward<float>(out, lse, qkv, B, T, C, NH);
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t ld, int64_t B,
+                       int64_t T, int64_t C, int64_t NH, AttentionMask mask) {
+  if (use_reference()) return reference::attention_forward<float>(out, lse, q, k, v, ld, B, T, C, NH, mask);
   const int64_t HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
     std::vector<float> S(static_cast<size_t>(kRowBlock * T));
     for (int64_t bh = lo; bh < hi; ++bh) {
-      const int64_t b = bh / NH, h = bh % NH;
-      const float* base = qkv + b * T * 3 * C + h * HS;
-      attention_forward_head(out + b * T * C + h * HS, lse + bh * T, base, base + C, base + 2 * C, T, C, HS, scale,
-                             S.data());
+      const int64_t b = bh / NH, h = bh % NH, at = b * T * ld + h * HS;
+      attention_forward_head(out + b * T * C + h * HS, lse + bh * T, q + at, k + at, v + at, ld, T, C, HS, scale,
+                             mask.causal, mask.key_mask ? mask.key_mask + b * T : nullptr, S.data());
     }
   });
 }
 
-void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
-                        const float* lse, int64_t B, int64_t T, int64_t C, int64_t NH) {
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, int64_t ld, const float* out, const float* lse, int64_t B, int64_t T,
+                        int64_t C, int64_t NH, AttentionMask mask) {
   if (use_reference())
-    return reference::attention_backward<float>(dqkv, dout, qkv, out, lse, B, T, C, NH);
+    return reference::attention_backward<float>(dq, dk, dv, dout, q, k, v, ld, out, lse, B, T, C, NH, mask);
   const int64_t HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
     std::vector<float> S(static_cast<size_t>(kRowBlock * T)), dP(S.size()), D(static_cast<size_t>(T));
     for (int64_t bh = lo; bh < hi; ++bh) {
-      const int64_t b = bh / NH, h = bh % NH;
-      const float* base = qkv + b * T * 3 * C + h * HS;
-      float* dbase = dqkv + b * T * 3 * C + h * HS;
-      attention_backward_head(dbase, dbase + C, dbase + 2 * C, dout + b * T * C + h * HS, base, base + C, base + 2 * C,
-                              out + b * T * C + h * HS, lse + bh * T, T, C, HS, scale, S.data(), dP.data(), D.data());
+      const int64_t b = bh / NH, h = bh % NH, at = b * T * ld + h * HS;
+      attention_backward_head(dq + at, dk + at, dv + at, dout + b * T * C + h * HS, q + at, k + at, v + at, ld,
+                              out + b * T * C + h * HS, lse + bh * T, T, C, HS, scale, mask.causal,
+                              mask.key_mask ? mask.key_mask + b * T : nullptr, S.data(), dP.data(), D.data());
     }
   });
+}
+
+void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C, int64_t NH) {
+  attention_forward(out, lse, qkv, qkv + C, qkv + 2 * C, 3 * C, B, T, C, NH, AttentionMask{});
+}
+
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
+                        int64_t B, int64_t T, int64_t C, int64_t NH) {
+  attention_backward(dqkv, dqkv + C, dqkv + 2 * C, dout, qkv, qkv + C, qkv + 2 * C, 3 * C, out, lse, B, T, C, NH,
+                     AttentionMask{});
 }
 
 void attention_cached_forward(float* out, const float* q, const float* kcache, const float* vcache,

@@ -1,12 +1,25 @@
-// Fused causal multi-head attention kernels (float); maths and layouts in
-// reference/attention.h. Heads run in parallel; only lse (B, NH, T) is saved.
+// Fused multi-head attention kernels (float): causal (GPT) or bidirectional (BERT), with an
+// optional key padding mask; maths and layouts in reference/attention.h. Heads run in
+// parallel; only lse (B, NH, T) is saved.
 #pragma once
 
 #include <cstdint>
 
+#include "loom/kernels/reference/attention.h"
+
 namespace loom::kernels {
 
-// qkv (B, T, 3C) -> out (B, T, C), lse (B, NH, T).
+using reference::AttentionMask;
+
+// q, k, v rows at stride ld (B, T, ld) -> out (B, T, C), lse (B, NH, T).
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t ld, int64_t B,
+                       int64_t T, int64_t C, int64_t NH, AttentionMask mask);
+// Accumulates into dq, dk, dv (layout of q, k, v).
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, int64_t ld, const float* out, const float* lse, int64_t B, int64_t T,
+                        int64_t C, int64_t NH, AttentionMask mask);
+
+// Causal attention on a fused qkv (B, T, 3C) -> out (B, T, C), lse (B, NH, T).
 void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C,
                        int64_t NH);
 // Accumulates into dqkv (B, T, 3C).

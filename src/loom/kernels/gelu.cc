@@ -1,5 +1,6 @@
-// Optimized GELU: the tanh form with a branch-free tanh that vectorizes, compiled for
-// AVX-512, AVX2 and baseline x86-64 and chosen at run time (GCC function multiversioning).
+// Optimized GELU (tanh and erf forms) and tanh: branch-free tanh / erf that vectorize,
+// compiled for AVX-512, AVX2 and baseline x86-64 and chosen at run time (GCC function
+// multiversioning).
 #include "loom/kernels/gelu.h"
 
 #include "loom/base/threads.h"
@@ -31,7 +32,59 @@ LOOM_MULTIVERSION void gelu_backward_chunk(float* dinp, const float* inp, const 
     dinp[i] += d * dout[i];
   }
 }
+constexpr float kRsqrt2 = 0.7071067811865476f, kRsqrt2Pi = 0.3989422804014327f;
+
+LOOM_MULTIVERSION void gelu_erf_forward_chunk(float* out, const float* inp, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = 0.5f * inp[i] * (1.0f + erf_approx(inp[i] * kRsqrt2));
+}
+
+LOOM_MULTIVERSION void gelu_erf_backward_chunk(float* dinp, const float* inp, const float* dout, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = inp[i];
+    dinp[i] += (0.5f * (1.0f + erf_approx(x * kRsqrt2)) + x * kRsqrt2Pi * exp_approx(-0.5f * x * x)) * dout[i];
+  }
+}
+
+LOOM_MULTIVERSION void tanh_forward_chunk(float* out, const float* inp, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = tanh_approx(inp[i]);
+}
+
+LOOM_MULTIVERSION void tanh_backward_chunk(float* dinp, const float* out, const float* dout, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) dinp[i] += (1.0f - out[i] * out[i]) * dout[i];
+}
+
+// Runs chunk(lo, hi) over [0, n) in kChunk pieces on the pool.
+template <typename F>
+void chunked(int64_t n, F&& chunk) {
+  parallel_for(n, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; c += kChunk) chunk(c, c + kChunk < hi ? kChunk : hi - c);
+  }, kChunk);
+}
 }  // namespace
+
+void gelu_erf_forward(float* out, const float* inp, int64_t n) {
+  if (use_reference()) return reference::gelu_erf_forward<float>(out, inp, n);
+  chunked(n, [&](int64_t c, int64_t len) { gelu_erf_forward_chunk(out + c, inp + c, len); });
+}
+
+void gelu_erf_backward(float* dinp, const float* inp, const float* dout, int64_t n) {
+  if (use_reference()) return reference::gelu_erf_backward<float>(dinp, inp, dout, n);
+  chunked(n, [&](int64_t c, int64_t len) { gelu_erf_backward_chunk(dinp + c, inp + c, dout + c, len); });
+}
+
+void tanh_forward(float* out, const float* inp, int64_t n) {
+  if (use_reference()) return reference::tanh_forward<float>(out, inp, n);
+  chunked(n, [&](int64_t c, int64_t len) { tanh_forward_chunk(out + c, inp + c, len); });
+}
+
+void tanh_backward(float* dinp, const float* out, const float* dout, int64_t n) {
+  if (use_reference()) return reference::tanh_backward<float>(dinp, out, dout, n);
+  chunked(n, [&](int64_t c, int64_t len) { tanh_backward_chunk(dinp + c, out + c, dout + c, len); });
+}
 
 void gelu_forward(float* out, const float* inp, int64_t n) {
   if (use_reference()) return reference::gelu_forward<float>(out, inp, n);

@@ -1,4 +1,4 @@
-// GELU (tanh form) kernels (float); maths in reference/gelu.h.
+// GELU (tanh and exact erf forms) and tanh kernels (float); maths in reference/gelu.h.
 #pragma once
 
 #include <cstdint>
@@ -8,5 +8,13 @@ namespace loom::kernels {
 void gelu_forward(float* out, const float* inp, int64_t n);
 // Accumulates into dinp.
 void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n);
+
+void gelu_erf_forward(float* out, const float* inp, int64_t n);
+// Accumulates into dinp.
+void gelu_erf_backward(float* dinp, const float* inp, const float* dout, int64_t n);
+
+void tanh_forward(float* out, const float* inp, int64_t n);
+// From the saved output; accumulates into dinp.
+void tanh_backward(float* dinp, const float* out, const float* dout, int64_t n);
 
 }  // namespace loom::kernels

@@ -126,6 +126,35 @@ TEST(Gradcheck, Gelu) {
       });
 }
 
+TEST(Gradcheck, GeluErfAndTanh) {
+  const int64_t n = 13;
+  gradcheck(
+      "gelu (erf)", {random_vec(n, 17, 2.0)},
+      [&](const std::vector<Vec>& in) {
+        Vec out(n);
+        reference::gelu_erf_forward<double>(out.data(), in[0].data(), n);
+        return out;
+      },
+      [&](const std::vector<Vec>& in, const Vec& dout) {
+        Vec dx(n);
+        reference::gelu_erf_backward<double>(dx.data(), in[0].data(), dout.data(), n);
+        return std::vector<Vec>{dx};
+      });
+  gradcheck(
+      "tanh", {random_vec(n, 18, 2.0)},
+      [&](const std::vector<Vec>& in) {
+        Vec out(n);
+        reference::tanh_forward<double>(out.data(), in[0].data(), n);
+        return out;
+      },
+      [&](const std::vector<Vec>& in, const Vec& dout) {
+        Vec out(n), dx(n);
+        reference::tanh_forward<double>(out.data(), in[0].data(), n);
+        reference::tanh_backward<double>(dx.data(), out.data(), dout.data(), n);
+        return std::vector<Vec>{dx};
+      });
+}
+
 TEST(Gradcheck, CausalAttention) {
   for (auto [B, T, C, NH] : std::vector<std::array<int64_t, 4>>{{2, 5, 6, 2}, {1, 1, 4, 1}, {1, 4, 6, 3}}) {
     gradcheck(
@@ -141,6 +170,33 @@ TEST(Gradcheck, CausalAttention) {
           reference::attention_backward<double>(dqkv.data(), dout.data(), in[0].data(), out.data(),
                                                 lse.data(), B, T, C, NH);
           return std::vector<Vec>{dqkv};
+        });
+  }
+}
+
+TEST(Gradcheck, MaskedBidirectionalAttention) {
+  // Separate q, k, v (row stride C), every key visible except the masked ones.
+  const int64_t B = 2, T = 5, C = 6, NH = 2;
+  const std::vector<int32_t> mask = {1, 1, 1, 0, 0, 1, 0, 1, 1, 1};
+  for (bool causal : {false, true}) {
+    const reference::AttentionMask am{causal, mask.data()};
+    const int64_t n = B * T * C;
+    gradcheck(
+        causal ? "masked causal attention" : "masked attention",
+        {random_vec(n, 31), random_vec(n, 32), random_vec(n, 33)},
+        [&](const std::vector<Vec>& in) {
+          Vec out(n), lse(B * NH * T);
+          reference::attention_forward<double>(out.data(), lse.data(), in[0].data(), in[1].data(), in[2].data(), C, B,
+                                               T, C, NH, am);
+          return out;
+        },
+        [&](const std::vector<Vec>& in, const Vec& dout) {
+          Vec out(n), lse(B * NH * T), dq(n), dk(n), dv(n);
+          reference::attention_forward<double>(out.data(), lse.data(), in[0].data(), in[1].data(), in[2].data(), C, B,
+                                               T, C, NH, am);
+          reference::attention_backward<double>(dq.data(), dk.data(), dv.data(), dout.data(), in[0].data(),
+                                                in[1].data(), in[2].data(), C, out.data(), lse.data(), B, T, C, NH, am);
+          return std::vector<Vec>{dq, dk, dv};
         });
   }
 }

@@ -196,6 +196,15 @@ TEST(Kernels, GeluMatchesReference) {
       return std::vector<Vec>{out, dx};
     });
     expect_close(r, o, 2e-6f, "gelu");
+    auto [re, oe] = both_paths([&] {
+      Vec out(n), dx(n, 1.0f), t(n), dt(n, -1.0f);
+      gelu_erf_forward(out.data(), x.data(), n);
+      gelu_erf_backward(dx.data(), x.data(), dout.data(), n);
+      tanh_forward(t.data(), x.data(), n);
+      tanh_backward(dt.data(), t.data(), dout.data(), n);
+      return std::vector<Vec>{out, dx, t, dt};
+    });
+    expect_close(re, oe, 2e-6f, "gelu (erf) and tanh");
   }
 }
 
@@ -209,6 +218,10 @@ TEST(Kernels, FastExpAndTanhAreAccurate) {
     worst_tanh = std::max(worst_tanh, std::abs(tanh_approx(x) - std::tanh(static_cast<double>(x))));
   EXPECT_LT(worst_exp, 3e-7);
   EXPECT_LT(worst_tanh, 3e-7);
+  double worst_erf = 0;
+  for (float x = -8.0f; x < 8.0f; x += 0.00137f)
+    worst_erf = std::max(worst_erf, std::abs(erf_approx(x) - std::erf(static_cast<double>(x))));
+  EXPECT_LT(worst_erf, 5e-7);
   EXPECT_EQ(tanh_approx(0.0f), 0.0f);
   EXPECT_EQ(tanh_approx(100.0f), 1.0f);
   EXPECT_EQ(tanh_approx(-100.0f), -1.0f);
@@ -225,6 +238,39 @@ TEST(Kernels, AttentionMatchesReference) {
     });
     expect_close(r, o, 1e-4f, "attention");
   }
+}
+
+// Bidirectional and causal attention with a key padding mask on separate q, k, v tensors
+// (row stride C): right padding, a hole in the middle, and a batch whose keys are all masked.
+TEST(Kernels, MaskedAttentionMatchesReference) {
+  for (bool causal : {false, true})
+    for (auto [B, T, C, NH] : std::vector<std::array<int64_t, 4>>{{1, 1, 4, 1}, {3, 7, 12, 3}, {4, 70, 32, 2}}) {
+      Vec q = rnd(B * T * C, 21), k = rnd(B * T * C, 22), v = rnd(B * T * C, 23), dout = rnd(B * T * C, 24);
+      std::vector<int32_t> mask(static_cast<size_t>(B * T), 1);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < T; ++t) {
+          int32_t& m = mask[static_cast<size_t>(b * T + t)];
+          if (b == 1) m = t < T / 2 + 1 ? 1 : 0;     // right padding
+          if (b == 2) m = t == 1 || t == T - 1 ? 0 : 1;  // holes
+          if (b == 3) m = 0;                            // nothing to see
+        }
+      const AttentionMask am{causal, mask.data()};
+      auto [r, o] = both_paths([&] {
+        Vec out(B * T * C), lse(B * NH * T), dq(B * T * C, 0.5f), dk(B * T * C, 0.25f), dv(B * T * C, -0.5f);
+        attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), C, B, T, C, NH, am);
+        attention_backward(dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(), v.data(), C, out.data(),
+                           lse.data(), B, T, C, NH, am);
+        return std::vector<Vec>{out, lse, dq, dk, dv};
+      });
+      expect_close(r, o, 1e-4f, causal ? "masked causal attention" : "masked attention");
+      // A batch that sees no key gets zero output and no gradient.
+      if (B == 4) {
+        for (int64_t i = 3 * T * C; i < 4 * T * C; ++i) {
+          EXPECT_EQ(o[0][static_cast<size_t>(i)], 0.0f);
+          EXPECT_EQ(o[3][static_cast<size_t>(i)], 0.25f);
+        }
+      }
+    }
 }
 
 TEST(Kernels, CachedAttentionEqualsFullAttention) {

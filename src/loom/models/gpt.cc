@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "loom/models/init.h"
+
 namespace loom::models {
 
 const char* pos_encoding_name(PosEncoding p) {
@@ -17,16 +19,11 @@ bool parse_pos_encoding(const std::string& s, PosEncoding* out) {
 }
 
 Status GPTConfig::validate() const {
-  auto positive = [](const char* name, int64_t v) -> Status {
-    if (v <= 0)
-      return invalid_argument(std::string(name) + " is " + std::to_string(v) + "; it must be a positive integer");
-    return ok_status();
-  };
-  LOOM_RETURN_IF_ERROR(positive("vocab_size", vocab_size));
-  LOOM_RETURN_IF_ERROR(positive("block_size", block_size));
-  LOOM_RETURN_IF_ERROR(positive("n_layer", n_layer));
-  LOOM_RETURN_IF_ERROR(positive("n_head", n_head));
-  LOOM_RETURN_IF_ERROR(positive("n_embd", n_embd));
+  LOOM_RETURN_IF_ERROR(require_positive("vocab_size", vocab_size));
+  LOOM_RETURN_IF_ERROR(require_positive("block_size", block_size));
+  LOOM_RETURN_IF_ERROR(require_positive("n_layer", n_layer));
+  LOOM_RETURN_IF_ERROR(require_positive("n_head", n_head));
+  LOOM_RETURN_IF_ERROR(require_positive("n_embd", n_embd));
   if (n_embd % n_head != 0)
     return invalid_argument("n_embd (" + std::to_string(n_embd) + ") is not divisible by n_head (" +
                             std::to_string(n_head) + "); choose n_head among the divisors of n_embd");
@@ -107,29 +104,9 @@ GPT::GPT(const GPTConfig& config)
 
 void GPT::init_weights(Rng& rng) {
   const float std_resid = 0.02f / std::sqrt(2.0f * static_cast<float>(config_.n_layer));
-  auto names = named_parameters();
-  auto kinds = parameter_kinds();
-  for (size_t i = 0; i < names.size(); ++i) {
-    auto& [name, v] = names[i];
-    Tensor& t = v.mutable_value();
-    float* p = t.f32();
-    const int64_t n = t.numel();
-    switch (kinds[i]) {
-      case nn::ParamKind::kBias:
-        for (int64_t j = 0; j < n; ++j) p[j] = 0.0f;
-        break;
-      case nn::ParamKind::kNorm:
-        for (int64_t j = 0; j < n; ++j) p[j] = 1.0f;
-        break;
-      case nn::ParamKind::kWeight:
-      case nn::ParamKind::kEmbedding: {
-        const bool is_resid = name.find(".c_proj.weight") != std::string::npos;
-        const float s = is_resid ? std_resid : 0.02f;
-        for (int64_t j = 0; j < n; ++j) p[j] = s * rng.normal();
-        break;
-      }
-    }
-  }
+  init_by_kind(*this, rng, [std_resid](const std::string& name) {
+    return name.find(".c_proj.weight") != std::string::npos ? std_resid : 0.02f;
+  });
 }
 
 Variable GPT::embed(Tape& tape, const Tensor& ids, int64_t offset) {

@@ -13,33 +13,15 @@
 #include "loom/autograd/tape.h"
 #include "loom/io/model_dir.h"
 #include "loom/kernels/dispatch.h"
+#include "loom/models/fixture_compare.h"
 #include "loom/models/gpt.h"
 #include "loom/optim/optimizer.h"
 
 namespace loom::models {
 namespace {
 
-struct Tolerance {
-  double abs;
-  double rel;
-};
-
-// Max over elements of |a - b| / (abs + rel * |b|) must be <= 1.
-void expect_close(const float* a, const SafetensorsEntry& b, int64_t n, Tolerance tol, const std::string& what) {
-  ASSERT_EQ(b.dtype, DType::kF32) << what;
-  ASSERT_EQ(static_cast<size_t>(n) * 4, b.nbytes) << what;
-  const float* e = reinterpret_cast<const float*>(b.data);
-  double worst = 0;
-  int64_t worst_i = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    double r = std::abs(static_cast<double>(a[i]) - e[i]) / (tol.abs + tol.rel * std::abs(e[i]));
-    if (!(r <= worst)) {
-      worst = r;
-      worst_i = i;
-    }
-  }
-  EXPECT_LE(worst, 1.0) << what << ": element " << worst_i << " is " << a[worst_i] << ", PyTorch has " << e[worst_i];
-}
+using fixture::expect_close;
+using fixture::Tolerance;
 
 class GptFixture : public ::testing::TestWithParam<std::tuple<std::string, kernels::KernelPath>> {};
 
@@ -92,15 +74,10 @@ TEST_P(GptFixture, MatchesPyTorch) {
   }
 
   // 5 AdamW steps on the same batch, clipping to norm 1 before each.
-  auto opt_json = nlohmann::json::parse(f->metadata().at("optimizer"));
-  optim::OptimizerOptions oo;
-  oo.beta1 = opt_json["betas"][0];
-  oo.beta2 = opt_json["betas"][1];
-  oo.eps = opt_json["eps"];
-  oo.weight_decay = opt_json["weight_decay"];
-  const float lr = opt_json["lr"];
-  const double clip = opt_json["grad_clip"];
-  optim::Optimizer opt(oo, params, model.parameter_kinds());
+  const fixture::FixtureOptimizer fo = fixture::optimizer_from(*f);
+  const float lr = fo.lr;
+  const double clip = fo.grad_clip;
+  optim::Optimizer opt(fo.options, params, model.parameter_kinds());
   opt.zero_grad();
   const SafetensorsEntry* step_losses = f->find("step_losses");
   ASSERT_NE(step_losses, nullptr);

@@ -219,16 +219,12 @@ Status TrainConfig::validate() const {
   if (model.vocab_size < 0)
     return invalid_argument("vocab_size is " + std::to_string(model.vocab_size) + "; it must be > 0 (or 0 = from the tokenizer)");
   LOOM_RETURN_IF_ERROR(m.validate());
-  auto positive = [](const char* name, int64_t v) -> Status {
-    if (v <= 0) return invalid_argument(std::string(name) + " is " + std::to_string(v) + "; it must be a positive integer");
-    return ok_status();
-  };
-  LOOM_RETURN_IF_ERROR(positive("batch_size", batch_size));
-  LOOM_RETURN_IF_ERROR(positive("max_iters", max_iters));
-  LOOM_RETURN_IF_ERROR(positive("grad_accum", grad_accum));
-  LOOM_RETURN_IF_ERROR(positive("eval_interval", eval_interval));
-  LOOM_RETURN_IF_ERROR(positive("eval_iters", eval_iters));
-  LOOM_RETURN_IF_ERROR(positive("log_interval", log_interval));
+  LOOM_RETURN_IF_ERROR(require_positive("batch_size", batch_size));
+  LOOM_RETURN_IF_ERROR(require_positive("max_iters", max_iters));
+  LOOM_RETURN_IF_ERROR(require_positive("grad_accum", grad_accum));
+  LOOM_RETURN_IF_ERROR(require_positive("eval_interval", eval_interval));
+  LOOM_RETURN_IF_ERROR(require_positive("eval_iters", eval_iters));
+  LOOM_RETURN_IF_ERROR(require_positive("log_interval", log_interval));
   if (checkpoint_interval < 0)
     return invalid_argument("checkpoint_interval is " + std::to_string(checkpoint_interval) + "; it must be >= 0");
   if (threads < 0) return invalid_argument("threads is " + std::to_string(threads) + "; it must be >= 0 (0 = all cores)");
