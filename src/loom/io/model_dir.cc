@@ -5,6 +5,7 @@
 
 #include "loom/base/file.h"
 #include "loom/base/numeric.h"
+#include "loom/io/json_fields.h"
 
 namespace loom::io {
 
@@ -37,21 +38,11 @@ StatusOr<models::GPTConfig> gpt_config_from_json(const json& j, const std::strin
   if (j.contains("model_type") && j["model_type"] != "gpt2")
     return unimplemented(source + ": model_type is " + j["model_type"].dump() + "; this loader reads 'gpt2'");
   models::GPTConfig c;
-  auto get_int = [&](const char* key, int64_t* out, bool required) -> Status {
-    if (!j.contains(key)) {
-      if (required) return data_loss(source + ": required key '" + key + "' is missing");
-      return ok_status();
-    }
-    if (!j[key].is_number_integer())
-      return data_loss(source + ": key '" + key + "' is " + j[key].dump() + "; expected an integer");
-    *out = j[key].get<int64_t>();
-    return ok_status();
-  };
-  LOOM_RETURN_IF_ERROR(get_int("vocab_size", &c.vocab_size, true));
-  LOOM_RETURN_IF_ERROR(get_int("n_positions", &c.block_size, true));
-  LOOM_RETURN_IF_ERROR(get_int("n_embd", &c.n_embd, true));
-  LOOM_RETURN_IF_ERROR(get_int("n_layer", &c.n_layer, true));
-  LOOM_RETURN_IF_ERROR(get_int("n_head", &c.n_head, true));
+  LOOM_RETURN_IF_ERROR(json_int(j, "vocab_size", &c.vocab_size, true, source));
+  LOOM_RETURN_IF_ERROR(json_int(j, "n_positions", &c.block_size, true, source));
+  LOOM_RETURN_IF_ERROR(json_int(j, "n_embd", &c.n_embd, true, source));
+  LOOM_RETURN_IF_ERROR(json_int(j, "n_layer", &c.n_layer, true, source));
+  LOOM_RETURN_IF_ERROR(json_int(j, "n_head", &c.n_head, true, source));
   if (j.contains("n_inner") && !j["n_inner"].is_null() && j["n_inner"] != 4 * c.n_embd)
     return unimplemented(source + ": n_inner is " + j["n_inner"].dump() + "; loom's GPT uses 4 * n_embd = " +
                          std::to_string(4 * c.n_embd));
@@ -59,24 +50,10 @@ StatusOr<models::GPTConfig> gpt_config_from_json(const json& j, const std::strin
       j["activation_function"] != "gelu_pytorch_tanh")
     return unimplemented(source + ": activation_function is " + j["activation_function"].dump() +
                          "; loom's GPT uses the tanh GELU ('gelu_new')");
-  auto get_float = [&](const char* key, float* out) -> Status {
-    if (!j.contains(key)) return ok_status();
-    if (!j[key].is_number()) return data_loss(source + ": key '" + key + "' is " + j[key].dump() + "; expected a number");
-    *out = j[key].get<float>();
-    return ok_status();
-  };
-  LOOM_RETURN_IF_ERROR(get_float("resid_pdrop", &c.dropout));
-  LOOM_RETURN_IF_ERROR(get_float("layer_norm_epsilon", &c.layer_norm_eps));
-  if (j.contains("tie_word_embeddings")) {
-    if (!j["tie_word_embeddings"].is_boolean())
-      return data_loss(source + ": key 'tie_word_embeddings' is " + j["tie_word_embeddings"].dump() + "; expected true/false");
-    c.tie_word_embeddings = j["tie_word_embeddings"].get<bool>();
-  }
-  if (j.contains("loom_bias")) {
-    if (!j["loom_bias"].is_boolean())
-      return data_loss(source + ": key 'loom_bias' is " + j["loom_bias"].dump() + "; expected true/false");
-    c.bias = j["loom_bias"].get<bool>();
-  }
+  LOOM_RETURN_IF_ERROR(json_float(j, "resid_pdrop", &c.dropout, source));
+  LOOM_RETURN_IF_ERROR(json_float(j, "layer_norm_epsilon", &c.layer_norm_eps, source));
+  LOOM_RETURN_IF_ERROR(json_bool(j, "tie_word_embeddings", &c.tie_word_embeddings, source));
+  LOOM_RETURN_IF_ERROR(json_bool(j, "loom_bias", &c.bias, source));
   if (j.contains("loom_pos_encoding")) {
     if (!j["loom_pos_encoding"].is_string() ||
         !models::parse_pos_encoding(j["loom_pos_encoding"].get<std::string>(), &c.pos_encoding))
