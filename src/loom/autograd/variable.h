@@ -26,6 +26,8 @@ class Variable {
   const Tensor& value() const { return impl_->value; }
   Tensor& mutable_value() { return impl_->value; }
   bool requires_grad() const { return impl_ && impl_->requires_grad; }
+  // Freezes (false) or unfreezes a parameter: ops then compute no gradient for it.
+  void set_requires_grad(bool on) { impl_->requires_grad = on; }
   bool has_grad() const { return impl_ && impl_->grad.defined(); }
   const Tensor& grad() const { return impl_->grad; }
   Tensor& mutable_grad() { return impl_->grad; }

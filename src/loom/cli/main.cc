@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "loom/base/env.h"
+#include "loom/cli/bert_commands.h"
 #include "loom/base/file.h"
 #include "loom/base/threads.h"
 #include "loom/data/datasets.h"
@@ -184,18 +185,32 @@ struct EvalArgs {
   std::string data;
   int64_t batch_size = 8;
   bool json = false;
+  std::string task = "lm";
+  loom::cli::ClassifyEvalArgs classify;
 };
 
 void add_eval(CLI::App& app, EvalArgs& a) {
-  CLI::App* cmd = app.add_subcommand("eval", "Loss and perplexity of a model on a text file");
-  cmd->footer("\nExample:\n  loom eval --model out-shakespeare --data tinyshakespeare/input.txt\n");
+  CLI::App* cmd = app.add_subcommand("eval", "Score a model: language-model perplexity, or classification metrics");
+  cmd->footer(
+      "\n--task lm (default): loss, perplexity and bits per byte of a GPT on a text file.\n"
+      "--task classify: accuracy, precision / recall / F1 per class, macro and micro, and the confusion\n"
+      "matrix of a fine-tuned BERT classifier on a labelled file (same formats as 'loom finetune').\n\n"
+      "Examples:\n  loom eval --model out-shakespeare --data tinyshakespeare/input.txt\n"
+      "  loom eval --task classify --model runs/sst2 --data sst2/stsa.binary.dev --format label-first \\\n"
+      "      --json_out sst2-dev.json\n");
+  cmd->add_option("--task", a.task, "lm or classify")->capture_default_str();
   cmd->add_option("--model", a.model_dir, "model directory")->required();
-  cmd->add_option("--data", a.data, "UTF-8 text file to score")->required();
-  cmd->add_option("--batch_size", a.batch_size, "windows per forward pass")->capture_default_str();
+  cmd->add_option("--data", a.data, "UTF-8 text file to score (lm) or labelled file (classify)")->required();
+  cmd->add_option("--batch_size", a.batch_size, "windows (lm) or examples (classify) per forward pass")
+      ->capture_default_str();
   cmd->add_flag("--json", a.json, "print the result as one JSON object");
+  loom::cli::add_classify_eval_flags(*cmd, a.classify);
 }
 
 Status run_eval(const EvalArgs& a) {
+  if (a.task == "classify")
+    return loom::cli::run_classify_eval(a.model_dir, a.data, a.batch_size, a.classify, a.json);
+  if (a.task != "lm") return loom::invalid_argument("--task is '" + a.task + "'; choose lm or classify");
   LOOM_ASSIGN_OR_RETURN(loom::io::LoadedModel m, loom::io::load_model_dir(a.model_dir));
   LOOM_ASSIGN_OR_RETURN(std::string text, loom::read_file(a.data));
   LOOM_ASSIGN_OR_RETURN(auto r, loom::train::evaluate_text(*m.model, *m.tokenizer, text, a.batch_size, a.data));
@@ -481,6 +496,9 @@ int main(int argc, char** argv) {
   DataArgs data_args;
   TokenizeArgs tokenize_args;
   TokenizerTrainArgs tokenizer_train_args;
+  loom::cli::PretrainArgs pretrain_args;
+  loom::cli::FinetuneArgs finetune_args;
+  loom::cli::PredictArgs predict_args;
   add_tokenizer_train(app, tokenizer_train_args);
   add_data(app, data_args);
   add_tokenize(app, tokenize_args);
@@ -489,6 +507,9 @@ int main(int argc, char** argv) {
   add_generate(app, gen_args);
   add_eval(app, eval_args);
   add_plot(app, plot_args);
+  loom::cli::add_pretrain(app, pretrain_args);
+  loom::cli::add_finetune(app, finetune_args);
+  loom::cli::add_predict(app, predict_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -509,5 +530,9 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("generate")) return report(run_generate(gen_args));
   if (app.got_subcommand("eval")) return report(run_eval(eval_args));
   if (app.got_subcommand("plot")) return report(run_plot(plot_args));
+  if (app.got_subcommand("pretrain") || app.got_subcommand("finetune")) std::signal(SIGINT, on_sigint);
+  if (app.got_subcommand("pretrain")) return report(loom::cli::run_pretrain(pretrain_args, &g_stop));
+  if (app.got_subcommand("finetune")) return report(loom::cli::run_finetune(finetune_args, &g_stop));
+  if (app.got_subcommand("predict")) return report(loom::cli::run_predict(predict_args));
   return 0;
 }
