@@ -117,5 +117,62 @@ expect_error "eval missing" "does not exist" "$loom" eval --model "$work/run" --
 LOOM_KERNELS=fast expect_error "bad env" "LOOM_KERNELS is 'fast'" "$loom" eval --model "$work/run" --data "$corpus"
 "$loom" train --help | grep -q -- "--n_layer" || fail "train --help does not list --n_layer"
 
+# The BERT recipe end to end on a toy vocabulary: pretrain (MLM + NSP), resume, fine-tune a
+# classifier from it, predict, evaluate; then the bad inputs of each step.
+printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]' the a film movie was is good bad great awful plot actors \
+  fun dull . , and but not very '##s' '##ly' > "$work/vocab.txt"
+for d in $(seq 1 12); do
+  printf 'the film was good . the plot was great and fun .\nthe actors were very dull . a bad movie .\n\n'
+done > "$work/bert_corpus.txt"
+tiny_bert=(--layers 1 --hidden 16 --heads 2 --intermediate 32 --max_positions 32 --max_seq_len 24 --batch_size 4
+  --eval_interval 3 --eval_batches 2 --log_interval 3 --warmup_steps 1)
+"$loom" --threads 1 pretrain --data "$work/bert_corpus.txt" --tokenizer "$work/vocab.txt" --out "$work/bert" \
+  "${tiny_bert[@]}" --steps 6 > "$work/pretrain.log" 2>&1 || fail "pretrain: $(cat "$work/pretrain.log")"
+for f in config.json model.safetensors vocab.txt tokenizer.json training_state.safetensors metrics.jsonl; do
+  [ -f "$work/bert/$f" ] || fail "pretrain: $f missing"
+done
+grep -q '"val_nsp_accuracy"' "$work/bert/metrics.jsonl" || fail "pretrain metrics lack NSP accuracy"
+grep -q '"BertForPreTraining"' "$work/bert/config.json" || fail "pretrain config.json lacks the architecture"
+"$loom" --threads 1 pretrain --data "$work/bert_corpus.txt" --tokenizer "$work/vocab.txt" --out "$work/bert" \
+  "${tiny_bert[@]}" --steps 9 --resume > "$work/pretrain2.log" 2>&1 || fail "pretrain resume: $(cat "$work/pretrain2.log")"
+grep -q "resuming at step 6" "$work/pretrain2.log" || fail "pretrain resume did not continue at step 6"
+printf 'good\tthe film was good .\nbad\ta dull movie .\ngood\tgreat fun .\nbad\tawful plot .\n' > "$work/cls_train.tsv"
+cp "$work/cls_train.tsv" "$work/cls_dev.tsv"
+"$loom" --threads 1 finetune --task classify --init "$work/bert" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" \
+  --text_col 1 --label_col 0 --out "$work/cls" --epochs 2 --batch_size 2 --max_seq_len 24 > "$work/finetune.log" 2>&1 \
+  || fail "finetune: $(cat "$work/finetune.log")"
+grep -q "confusion (rows: true, columns: predicted)" "$work/finetune.log" || fail "finetune prints no report"
+grep -q '"id2label"' "$work/cls/config.json" || fail "classifier config.json lacks id2label"
+out=$(printf 'the film was good .\nawful .\n' | "$loom" predict --model "$work/cls") || fail "predict failed"
+[ "$(printf '%s\n' "$out" | head -1)" = "$(printf 'label\tp(bad)\tp(good)')" ] || fail "predict header: $out"
+[ "$(printf '%s\n' "$out" | wc -l)" -eq 3 ] || fail "predict printed $(printf '%s\n' "$out" | wc -l) lines: $out"
+"$loom" eval --task classify --model "$work/cls" --data "$work/cls_dev.tsv" --text_col 1 --label_col 0 \
+  --json_out "$work/eval.json" > "$work/eval.log" || fail "eval classify: $(cat "$work/eval.log")"
+grep -q '"macro"' "$work/eval.json" || fail "eval --json_out lacks macro averages"
+grep -q "^accuracy " "$work/eval.log" || fail "eval classify prints no accuracy"
+ft=(--task classify --init "$work/bert" --out "$work/cls_x" --epochs 1 --text_col 1 --label_col 0 --max_seq_len 24)
+printf 'good\tfine\nmeh\tso so\n' > "$work/cls_badlabel.tsv"
+expect_error "label outside set" "cls_badlabel.tsv:2: label \"meh\" is not in the label set {bad, good}" \
+  "$loom" finetune "${ft[@]}" --train "$work/cls_train.tsv" --dev "$work/cls_badlabel.tsv"
+printf 'good\tfine\n\nbad\tawful\n' > "$work/cls_gap.tsv"
+expect_error "empty line" "cls_gap.tsv:2: empty line" "$loom" finetune "${ft[@]}" --train "$work/cls_gap.tsv" --dev "$work/cls_dev.tsv"
+expect_error "missing column" "cls_train.tsv:1: the label column 5 is missing" \
+  "$loom" finetune --task classify --init "$work/bert" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" \
+  --text_col 1 --label_col 5 --out "$work/cls_x"
+printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]' the film the > "$work/dup_vocab.txt"
+expect_error "duplicate vocab" "line 8" "$loom" pretrain --data "$work/bert_corpus.txt" --tokenizer "$work/dup_vocab.txt" --out "$work/bx"
+mkdir -p "$work/mismatch" && cp "$work/cls/"* "$work/mismatch/"
+sed -i 's/"vocab_size": [0-9]*/"vocab_size": 99/' "$work/mismatch/config.json"
+expect_error "vocab mismatch" "but config.json says vocab_size 99" "$loom" predict --model "$work/mismatch" --input "$work/cls_dev.tsv"
+expect_error "no head" "without a classification head" "$loom" predict --model "$work/bert" --input "$work/cls_dev.tsv"
+long_text=$(for i in $(seq 1 80); do printf 'good '; done)
+printf 'good\t%s\n' "$long_text" > "$work/cls_long.tsv"
+"$loom" predict --model "$work/cls" --input "$work/cls_long.tsv" --text_col 1 --max_seq_len 16 > /dev/null 2> "$work/long.err" \
+  || fail "predict on a long text failed"
+grep -q "1 of 1 inputs were longer than 16 tokens and were truncated" "$work/long.err" || fail "truncation not reported: $(cat "$work/long.err")"
+expect_error "bad objective" "--objective names 'sop'" "$loom" pretrain --objective mlm,sop --data "$work/bert_corpus.txt" \
+  --tokenizer "$work/vocab.txt" --out "$work/bx"
+"$loom" finetune --help | grep -q -- "--freeze_layers" || fail "finetune --help does not list --freeze_layers"
+
 if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all CLI checks passed"

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "loom/base/file.h"
+#include "loom/base/profile.h"
 #include "loom/data/classification.h"
 #include "loom/kernels/matmul.h"
 
@@ -97,6 +98,17 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
+// With LOOM_PROFILE=1: where the time went, per op (forward and backward apart).
+void print_profile() {
+  if (!profile::enabled()) return;
+  double total = 0;
+  for (const auto& e : profile::snapshot()) total += e.seconds;
+  std::printf("profile (LOOM_PROFILE=1): %.1f s in ops\n", total);
+  for (const auto& e : profile::snapshot())
+    std::printf("  %-28s %8.2f s %5.1f%% %8lld calls\n", e.name.c_str(), e.seconds, 100.0 * e.seconds / total,
+                static_cast<long long>(e.calls));
+}
+
 }  // namespace
 
 void add_pretrain(CLI::App& app, PretrainArgs& a) {
@@ -161,6 +173,7 @@ Status run_pretrain(PretrainArgs& a, const std::atomic<bool>* stop) {
               "%.4f; model in '%s'\n",
               static_cast<long long>(r.steps_done), r.seconds, r.tokens_per_second, r.val_mlm_loss, r.val_mlm_accuracy,
               r.val_nsp_accuracy, c.out_dir.c_str());
+  print_profile();
   return ok_status();
 }
 
@@ -220,6 +233,7 @@ Status run_finetune(FinetuneArgs& a, const std::atomic<bool>* stop) {
               static_cast<long long>(r.steps_done), r.seconds, r.tokens_per_second, r.best.accuracy, r.best.macro.f1,
               static_cast<long long>(r.best_step), static_cast<long long>(r.truncated_train),
               static_cast<long long>(r.truncated_dev), c.out_dir.c_str());
+  print_profile();
   return ok_status();
 }
 

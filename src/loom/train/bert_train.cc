@@ -264,7 +264,8 @@ StatusOr<BertPretrainResult> run_bert_pretraining(const BertPretrainConfig& conf
                             " sentences; that is too little to hold out validation documents (need at least " +
                             std::to_string(4 * kMaxDocumentSentences) + " sentences or 4 documents)");
   // Hold out every k-th document for validation (spread over the corpus, not just its end).
-  const size_t every = std::max<size_t>(2, static_cast<size_t>(std::lround(1.0 / c.val_fraction)));
+  const size_t every = std::max<size_t>(
+      2, std::min(static_cast<size_t>(std::lround(1.0 / c.val_fraction)), docs.size() / 2));
   std::vector<data::Document> train_docs, val_docs;
   for (size_t i = 0; i < docs.size(); ++i) (i % every == every - 1 ? val_docs : train_docs).push_back(std::move(docs[i]));
   say("data: " + std::to_string(stats.documents) + " documents, " + std::to_string(stats.sentences) + " sentences, " +
