@@ -173,6 +173,11 @@ grep -q "1 of 1 inputs were longer than 16 tokens and were truncated" "$work/lon
 expect_error "bad objective" "--objective names 'sop'" "$loom" pretrain --objective mlm,sop --data "$work/bert_corpus.txt" \
   --tokenizer "$work/vocab.txt" --out "$work/bx"
 "$loom" finetune --help | grep -q -- "--freeze_layers" || fail "finetune --help does not list --freeze_layers"
+"$loom" tokenizer train --model wordpiece --vocab_size 60 --min_frequency 1 --out "$work/wp" "$work/bert_corpus.txt" \
+  > "$work/wp.log" 2>&1 || fail "tokenizer train wordpiece: $(cat "$work/wp.log")"
+[ -f "$work/wp/vocab.txt" ] || fail "tokenizer train wordpiece wrote no vocab.txt"
+out=$("$loom" tokenize --tokenizer "$work/wp/vocab.txt" "The film") || fail "tokenize with a bare vocab.txt failed"
+[ -n "$out" ] || fail "tokenize with a bare vocab.txt printed nothing"
 
 if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all CLI checks passed"

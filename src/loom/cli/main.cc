@@ -21,6 +21,7 @@
 #include "loom/io/model_dir.h"
 #include "loom/tokenizers/bpe_trainer.h"
 #include "loom/tokenizers/char_tokenizer.h"
+#include "loom/tokenizers/wordpiece_trainer.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/train/evaluate.h"
 #include "loom/train/plot.h"
@@ -444,18 +445,24 @@ struct TokenizerTrainArgs {
   std::string model = "bpe";
   std::string out;
   loom::BpeTrainerOptions options;
+  bool cased = false;
 };
 
 void add_tokenizer_train(CLI::App& app, TokenizerTrainArgs& a) {
   CLI::App* cmd = app.add_subcommand("tokenizer", "Train tokenizers");
   cmd->require_subcommand(1);
-  CLI::App* train = cmd->add_subcommand("train", "Train a byte-level BPE (GPT-2 style) tokenizer on text files");
+  CLI::App* train = cmd->add_subcommand("train", "Train a byte-level BPE (GPT-2) or WordPiece (BERT) tokenizer on text files");
   train->footer(
-      "\nWrites OUT/tokenizer.json plus vocab.json and merges.txt (GPT-2's formats). Training is deterministic:\n"
-      "the most frequent pair is merged first, ties broken as docs/tokenizers.md states.\n\n"
-      "Example:\n  loom tokenizer train --vocab_size 4096 --special '<|endoftext|>' --out runs/bpe input.txt\n");
+      "\n--model bpe writes OUT/tokenizer.json plus vocab.json and merges.txt (GPT-2's formats);\n"
+      "--model wordpiece writes OUT/tokenizer.json and vocab.txt (BERT's normalizer and pre-tokenizer,\n"
+      "lower-cased unless --cased; special tokens [PAD] [UNK] [CLS] [SEP] [MASK] unless --special is given).\n"
+      "Training is deterministic: the most frequent pair is merged first, ties broken as\n"
+      "docs/tokenizers.md states.\n\n"
+      "Examples:\n  loom tokenizer train --vocab_size 4096 --special '<|endoftext|>' --out runs/bpe input.txt\n"
+      "  loom tokenizer train --model wordpiece --vocab_size 8000 --out runs/wordpiece corpus.txt\n");
   train->add_option("inputs", a.inputs, "UTF-8 text files")->required();
-  train->add_option("--model", a.model, "tokenizer model: bpe (byte-level BPE)")->capture_default_str();
+  train->add_option("--model", a.model, "tokenizer model: bpe (byte-level BPE) or wordpiece")->capture_default_str();
+  train->add_flag("--cased", a.cased, "wordpiece: keep case and accents");
   train->add_option("--out", a.out, "output directory")->required();
   train->add_option("--vocab_size", a.options.vocab_size, "vocabulary size: 256 bytes + merges + special tokens")
       ->capture_default_str();
@@ -465,8 +472,26 @@ void add_tokenizer_train(CLI::App& app, TokenizerTrainArgs& a) {
 }
 
 Status run_tokenizer_train(TokenizerTrainArgs& a) {
+  if (a.model == "wordpiece") {
+    loom::WordPieceTrainerOptions o;
+    o.vocab_size = a.options.vocab_size;
+    o.min_frequency = a.options.min_frequency;
+    if (!a.options.special_tokens.empty()) o.special_tokens = a.options.special_tokens;
+    o.tokenizer.lowercase = !a.cased;
+    loom::BpeTrainingReport report;
+    LOOM_ASSIGN_OR_RETURN(loom::WordPiece wp, loom::train_wordpiece_files(a.inputs, o, &report));
+    LOOM_RETURN_IF_ERROR(loom::make_directories(a.out));
+    LOOM_RETURN_IF_ERROR(loom::save_tokenizer(wp, a.out));
+    LOOM_RETURN_IF_ERROR(wp.save_vocab_txt(loom::join_path(a.out, "vocab.txt")));
+    std::printf("trained a WordPiece vocabulary of %d tokens (%d merges; stopped: %s) on %.1f MB, %lld distinct "
+                "words: counting %.2f s, merging %.2f s -> %s/vocab.txt, tokenizer.json\n",
+                wp.vocab_size(), report.merges, report.stop_reason.c_str(),
+                static_cast<double>(report.input_bytes) / 1e6, static_cast<long long>(report.distinct_pre_tokens),
+                report.count_seconds, report.merge_seconds, a.out.c_str());
+    return loom::ok_status();
+  }
   if (a.model != "bpe")
-    return loom::invalid_argument("--model is '" + a.model + "'; this loom trains 'bpe' (byte-level BPE)");
+    return loom::invalid_argument("--model is '" + a.model + "'; loom trains 'bpe' (byte-level BPE) or 'wordpiece'");
   loom::BpeTrainingReport report;
   LOOM_ASSIGN_OR_RETURN(loom::ByteLevelBpe tok, loom::train_byte_level_bpe_files(a.inputs, a.options, &report));
   LOOM_RETURN_IF_ERROR(loom::make_directories(a.out));

@@ -1,6 +1,11 @@
 // GGUF tokenizer metadata -> ByteLevelBpe (see gguf_tokenizer.h).
 #include "loom/io/gguf_tokenizer.h"
 
+#include <nlohmann/json.hpp>
+
+#include "loom/base/file.h"
+#include "loom/tokenizers/wordpiece.h"
+
 #include <optional>
 #include <utility>
 
@@ -118,6 +123,30 @@ StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer_any(const std::string& path)
   if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) {
     LOOM_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open(path));
     return tokenizer_from_gguf(file);
+  }
+  // A bare BERT vocab.txt, or a directory holding only one: uncased WordPiece (BERT's
+  // tokenizer_config.json "do_lower_case": false beside it makes it cased).
+  const bool txt = path.size() >= 4 && path.compare(path.size() - 4, 4, ".txt") == 0;
+  const std::string dir_vocab = join_path(path, "vocab.txt");
+  if (txt || (is_directory(path) && !file_exists(join_path(path, "tokenizer.json")) && file_exists(dir_vocab) &&
+              !file_exists(join_path(path, "vocab.json")))) {
+    const std::string vocab = txt ? path : dir_vocab;
+    WordPieceOptions o;
+    const size_t slash = path.find_last_of('/');
+    const std::string dir = txt ? (slash == std::string::npos ? "." : path.substr(0, slash)) : path;
+    const std::string cfg = join_path(dir, "tokenizer_config.json");
+    if (file_exists(cfg)) {
+      LOOM_ASSIGN_OR_RETURN(std::string text, read_file(cfg));
+      nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded()) return data_loss("'" + cfg + "' is not valid JSON");
+      if (j.contains("do_lower_case")) {
+        if (!j["do_lower_case"].is_boolean())
+          return data_loss("'" + cfg + "': do_lower_case is " + j["do_lower_case"].dump() + "; expected true/false");
+        o.lowercase = j["do_lower_case"].get<bool>();
+      }
+    }
+    LOOM_ASSIGN_OR_RETURN(WordPiece wp, WordPiece::load_vocab_txt(vocab, o));
+    return std::unique_ptr<Tokenizer>(std::make_unique<WordPiece>(std::move(wp)));
   }
   return load_tokenizer(path);
 }

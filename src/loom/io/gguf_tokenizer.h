@@ -31,7 +31,8 @@ namespace loom {
 StatusOr<std::unique_ptr<Tokenizer>> tokenizer_from_gguf(const GgufFile& file);
 
 // load_tokenizer() (tokenizer.json, a directory, vocab.json + merges.txt), plus a path ending
-// in ".gguf": its tokenizer.
+// in ".gguf": its tokenizer, and a BERT vocab.txt (or a directory holding only that): WordPiece,
+// uncased unless a tokenizer_config.json beside it says "do_lower_case": false.
 StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer_any(const std::string& path);
 
 }  // namespace loom

@@ -18,6 +18,7 @@
 
 #include "loom/base/check.h"
 #include "loom/tokenizers/byte_unicode.h"
+#include "loom/tokenizers/merge_learner.h"
 #include "loom/tokenizers/utf8.h"
 
 namespace loom {
@@ -95,170 +96,6 @@ void split_into_chunks(std::string_view text, PreTokenizerKind kind, std::vector
 }
 
 // --- phase 2 ---
-
-uint64_t pair_key(int32_t a, int32_t b) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-}
-int32_t left_of(uint64_t key) { return static_cast<int32_t>(key >> 32); }
-int32_t right_of(uint64_t key) { return static_cast<int32_t>(key & 0xFFFFFFFFu); }
-
-struct Word {
-  std::vector<int32_t> symbols;
-  int64_t count;
-};
-
-struct HeapEntry {
-  int64_t count;
-  uint64_t pair;
-};
-
-class MergeLearner {
- public:
-  MergeLearner(const PreTokenCounts& counts, const BpeTrainerOptions& options)
-      : options_(options), target_(options.vocab_size - static_cast<int32_t>(options.special_tokens.size())) {
-    const auto& order = byte_order();
-    std::array<int32_t, 256> byte_id{};
-    for (size_t i = 0; i < 256; ++i) {
-      tokens_.emplace_back(1, static_cast<char>(order[i]));
-      byte_id[order[i]] = static_cast<int32_t>(i);
-      ids_.emplace(tokens_.back(), static_cast<int32_t>(i));
-    }
-    words_.reserve(counts.size());
-    for (const auto& [piece, count] : counts) {
-      Word w{{}, count};
-      w.symbols.reserve(piece.size());
-      for (char c : piece) w.symbols.push_back(byte_id[static_cast<uint8_t>(c)]);
-      words_.push_back(std::move(w));
-    }
-  }
-
-  // Runs the merges; returns the stop reason.
-  std::string run() {
-    for (uint32_t w = 0; w < words_.size(); ++w) {
-      const Word& word = words_[w];
-      for (size_t i = 0; i + 1 < word.symbols.size(); ++i) {
-        const uint64_t p = pair_key(word.symbols[i], word.symbols[i + 1]);
-        pair_counts_[p] += word.count;
-        std::vector<uint32_t>& where = where_[p];
-        if (where.empty() || where.back() != w) where.push_back(w);
-      }
-    }
-    for (const auto& [p, c] : pair_counts_) heap_.push(HeapEntry{c, p});
-    stamp_.assign(words_.size(), std::numeric_limits<uint32_t>::max());
-
-    while (true) {
-      if (static_cast<int32_t>(tokens_.size()) >= target_) return "vocab_size reached";
-      if (heap_.empty()) return "no pairs left";
-      const HeapEntry top = heap_.top();
-      heap_.pop();
-      auto it = pair_counts_.find(top.pair);
-      const int64_t current = it == pair_counts_.end() ? 0 : it->second;
-      if (current != top.count) {
-        if (current > 0) heap_.push(HeapEntry{current, top.pair});
-        continue;
-      }
-      if (current < options_.min_frequency) return "min_frequency";
-      apply(top.pair);
-    }
-  }
-
-  const std::vector<std::string>& tokens() const { return tokens_; }
-  const std::vector<std::pair<int32_t, int32_t>>& merges() const { return merges_; }
-
- private:
-  // The heap's order: is `a` worse than `b`? Lower count, then larger bytes.
-  struct Worse {
-    const MergeLearner* self;
-    bool operator()(const HeapEntry& a, const HeapEntry& b) const {
-      if (a.count != b.count) return a.count < b.count;
-      return self->bytes_less(b.pair, a.pair);
-    }
-  };
-
-  bool bytes_less(uint64_t x, uint64_t y) const {
-    const int c = tokens_[static_cast<size_t>(left_of(x))].compare(tokens_[static_cast<size_t>(left_of(y))]);
-    if (c != 0) return c < 0;
-    return tokens_[static_cast<size_t>(right_of(x))] < tokens_[static_cast<size_t>(right_of(y))];
-  }
-
-  void add(uint64_t pair, int64_t delta) {
-    if (pair != merging_) delta_[pair] += delta;
-  }
-
-  void apply(uint64_t pair) {
-    const int32_t a = left_of(pair), b = right_of(pair);
-    std::string bytes = tokens_[static_cast<size_t>(a)] + tokens_[static_cast<size_t>(b)];
-    int32_t m;
-    if (auto it = ids_.find(bytes); it != ids_.end()) {
-      m = it->second;  // another merge order already made these bytes
-    } else {
-      m = static_cast<int32_t>(tokens_.size());
-      ids_.emplace(bytes, m);
-      tokens_.push_back(std::move(bytes));
-    }
-    const auto stamp = static_cast<uint32_t>(merges_.size());
-    merges_.emplace_back(a, b);
-    merging_ = pair;
-
-    auto where_it = where_.find(pair);
-    std::vector<uint32_t> words = std::move(where_it->second);
-    where_.erase(where_it);
-    for (uint32_t w : words) {
-      if (stamp_[w] == stamp) continue;
-      stamp_[w] = stamp;
-      Word& word = words_[w];
-      std::vector<int32_t>& s = word.symbols;
-      const int64_t c = word.count;
-      size_t j = 0;
-      for (size_t i = 0; i < s.size();) {
-        if (i + 1 < s.size() && s[i] == a && s[i + 1] == b) {
-          if (j > 0) {
-            add(pair_key(s[j - 1], a), -c);
-            add_new(pair_key(s[j - 1], m), c, w);
-          }
-          if (i + 2 < s.size()) {
-            add(pair_key(b, s[i + 2]), -c);
-            add_new(pair_key(m, s[i + 2]), c, w);
-          }
-          s[j++] = m;
-          i += 2;
-        } else {
-          s[j++] = s[i++];
-        }
-      }
-      s.resize(j);
-    }
-    pair_counts_.erase(pair);
-    for (const auto& [p, d] : delta_) {
-      if (d == 0) continue;
-      int64_t& count = pair_counts_[p];
-      count += d;
-      LOOM_CHECK_GE(count, 0) << "pair count went negative";
-      if (d > 0) heap_.push(HeapEntry{count, p});
-      if (count == 0) pair_counts_.erase(p);
-    }
-    delta_.clear();
-  }
-
-  void add_new(uint64_t pair, int64_t delta, uint32_t w) {
-    add(pair, delta);
-    std::vector<uint32_t>& where = where_[pair];
-    if (where.empty() || where.back() != w) where.push_back(w);
-  }
-
-  const BpeTrainerOptions& options_;
-  const int32_t target_;  // model tokens wanted: vocab_size without the special tokens
-  std::vector<std::string> tokens_;                  // id -> bytes
-  std::unordered_map<std::string, int32_t> ids_;     // bytes -> id
-  std::vector<std::pair<int32_t, int32_t>> merges_;  // in order
-  std::vector<Word> words_;
-  std::unordered_map<uint64_t, int64_t> pair_counts_;
-  std::unordered_map<uint64_t, std::vector<uint32_t>> where_;  // pair -> words it may occur in
-  std::unordered_map<uint64_t, int64_t> delta_;  // count changes of the merge being applied
-  std::vector<uint32_t> stamp_;                  // word -> last merge that rewrote it
-  std::priority_queue<HeapEntry, std::vector<HeapEntry>, Worse> heap_{Worse{this}};
-  uint64_t merging_ = 0;  // the pair being merged: its own count changes are not tracked
-};
 
 }  // namespace
 
@@ -365,7 +202,25 @@ StatusOr<ByteLevelBpe> train_byte_level_bpe_from_counts(const PreTokenCounts& co
       return invalid_argument("word " + quote_text(piece) + " has count " + std::to_string(count) + "; counts must be positive");
   }
   const auto t0 = std::chrono::steady_clock::now();
-  MergeLearner learner(counts, options);
+  // Initial tokens: the 256 bytes in GPT-2's order; every word starts as its bytes.
+  const auto& order = byte_order();
+  std::vector<std::string> initial;
+  std::array<int32_t, 256> byte_id{};
+  for (size_t i = 0; i < 256; ++i) {
+    initial.emplace_back(1, static_cast<char>(order[i]));
+    byte_id[order[i]] = static_cast<int32_t>(i);
+  }
+  std::vector<detail::MergeLearner::Word> words;
+  words.reserve(counts.size());
+  for (const auto& [piece, count] : counts) {
+    detail::MergeLearner::Word w{{}, count};
+    w.symbols.reserve(piece.size());
+    for (char c : piece) w.symbols.push_back(byte_id[static_cast<uint8_t>(c)]);
+    words.push_back(std::move(w));
+  }
+  detail::MergeLearner learner(std::move(initial), std::move(words),
+                               options.vocab_size - static_cast<int32_t>(options.special_tokens.size()),
+                               options.min_frequency, [](const std::string& l, const std::string& r) { return l + r; });
   const std::string stop = learner.run();
 
   const std::vector<std::string>& tokens = learner.tokens();

@@ -11,6 +11,7 @@
 #include "loom/tokenizers/bert_encoding.h"
 #include "loom/tokenizers/utf8.h"
 #include "loom/tokenizers/wordpiece.h"
+#include "loom/tokenizers/wordpiece_trainer.h"
 
 namespace loom {
 namespace {
@@ -214,6 +215,48 @@ TEST(WordPiece, BadVocabFilesNameFileLineAndProblem) {
   StatusOr<WordPiece> crlf = load("crlf.txt", "[UNK]\r\nab\r\n");
   ASSERT_TRUE(crlf.ok()) << crlf.status().to_string();
   EXPECT_EQ(crlf->token_to_id("ab"), 1);
+}
+
+TEST(WordPieceTrainer, LearnsMergesByFrequencyWithContinuationPieces) {
+  // hug x10, pug x5, pun x12, bun x4, hugs x5. Pairs: ##u ##g 20 first, then ##u ##n 16,
+  // h ##ug 15, p ##un 12, then a tie at 5 between p ##ug and hug ##s: "hug" < "p" wins.
+  const std::string dir = testing::fresh_temp_dir("wordpiece", "train");
+  std::string text;
+  auto add = [&](const char* w, int n) {
+    for (int i = 0; i < n; ++i) text += std::string(w) + " ";
+  };
+  add("Hug", 10);  // lower-cased by the normalizer
+  add("pug", 5);
+  add("pun", 12);
+  add("bun", 4);
+  add("hugs", 5);
+  const std::string path = dir + "/corpus.txt";
+  ASSERT_TRUE(write_file_atomic(path, text).ok());
+  WordPieceTrainerOptions o;
+  o.min_frequency = 1;
+  o.vocab_size = 5 + 7 + 5;
+  BpeTrainingReport report;
+  auto wp = train_wordpiece_files({path}, o, &report);
+  ASSERT_TRUE(wp.ok()) << wp.status().to_string();
+  std::vector<std::string> vocab;
+  for (int32_t id = 0; id < wp->vocab_size(); ++id) vocab.push_back(*wp->id_to_token(id));
+  EXPECT_EQ(vocab, (std::vector<std::string>{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "##g", "##n", "##s", "##u",
+                                             "b", "h", "p", "##ug", "##un", "hug", "pun", "hugs"}));
+  EXPECT_EQ(report.merges, 5);
+  EXPECT_EQ(report.distinct_pre_tokens, 5);
+  auto ids = wp->encode("bugs hug");
+  ASSERT_TRUE(ids.ok());
+  // b ##ug ##s, hug
+  EXPECT_EQ(*ids, (std::vector<int32_t>{9, 12, 7, 14}));
+
+  // Deterministic, and a vocabulary too small for the alphabet is an error that says so.
+  auto again = train_wordpiece_files({path}, o, nullptr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->to_json().dump(), wp->to_json().dump());
+  o.vocab_size = 8;
+  auto small = train_wordpiece_files({path}, o, nullptr);
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.status().message().find("7 distinct characters"), std::string::npos) << small.status().message();
 }
 
 }  // namespace
