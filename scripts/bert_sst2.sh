@@ -25,7 +25,7 @@ cp "$data/multi30k/tok/train.lc.norm.tok.en" "$out/text/multi30k.txt"
 
 shape=(--layers 4 --hidden 256 --heads 4 --intermediate 1024)
 finetune=(--task classify --train "$data/sst2/stsa.binary.train" --dev "$data/sst2/stsa.binary.dev" --format label-first
-  --max_seq_len 64 --batch_size 32 --epochs 4 --lr 1e-4 --evals_per_epoch 2 --patience 3)
+  --max_seq_len 64 --batch_size 32 --epochs 4 --lr 3e-4 --evals_per_epoch 2 --patience 3)
 
 # (a) from scratch
 [ -f "$out/scratch/config.json" ] ||
