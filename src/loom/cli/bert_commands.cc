@@ -169,10 +169,18 @@ Status run_pretrain(PretrainArgs& a, const std::atomic<bool>* stop) {
   }
   LOOM_RETURN_IF_ERROR(parse_matmul(a.matmul, &c.matmul));
   LOOM_ASSIGN_OR_RETURN(auto r, train::run_bert_pretraining(c, a.resume, hooks_for(stop)));
-  std::printf("done: %lld steps in %.1f s (%.0f tokens/s); validation MLM loss %.4f, MLM accuracy %.4f, NSP accuracy "
-              "%.4f; model in '%s'\n",
-              static_cast<long long>(r.steps_done), r.seconds, r.tokens_per_second, r.val_mlm_loss, r.val_mlm_accuracy,
-              r.val_nsp_accuracy, c.out_dir.c_str());
+  std::string val;
+  char buf[160];
+  if (c.mlm) {
+    std::snprintf(buf, sizeof buf, " MLM loss %.4f, MLM accuracy %.4f", r.val_mlm_loss, r.val_mlm_accuracy);
+    val += buf;
+  }
+  if (c.nsp) {
+    std::snprintf(buf, sizeof buf, "%s NSP accuracy %.4f", c.mlm ? "," : "", r.val_nsp_accuracy);
+    val += buf;
+  }
+  std::printf("done: %lld steps in %.1f s (%.0f tokens/s); validation%s; model in '%s'\n",
+              static_cast<long long>(r.steps_done), r.seconds, r.tokens_per_second, val.c_str(), c.out_dir.c_str());
   print_profile();
   return ok_status();
 }

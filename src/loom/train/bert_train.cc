@@ -347,12 +347,20 @@ StatusOr<BertPretrainResult> run_bert_pretraining(const BertPretrainConfig& conf
     result.val_mlm_accuracy = e.mlm_accuracy;
     result.val_nsp_accuracy = e.nsp_accuracy;
     char buf[200];
-    std::snprintf(buf, sizeof buf, "step %lld: validation MLM loss %.4f, MLM accuracy %.4f, NSP accuracy %.4f",
-                  static_cast<long long>(step), e.mlm_loss, e.mlm_accuracy, e.nsp_accuracy);
-    say(buf);
-    json m = {{"event", "eval"},          {"step", step},
-              {"val_loss", e.mlm_loss},    {"val_mlm_accuracy", e.mlm_accuracy},
-              {"val_nsp_accuracy", e.nsp_accuracy}, {"elapsed_s", now() - t_start}};
+    std::string line = "step " + std::to_string(step) + ": validation";
+    json m = {{"event", "eval"}, {"step", step}, {"elapsed_s", now() - t_start}};
+    if (c.mlm) {
+      std::snprintf(buf, sizeof buf, " MLM loss %.4f, MLM accuracy %.4f", e.mlm_loss, e.mlm_accuracy);
+      line += buf;
+      m["val_loss"] = e.mlm_loss;
+      m["val_mlm_accuracy"] = e.mlm_accuracy;
+    }
+    if (c.nsp) {
+      std::snprintf(buf, sizeof buf, "%s NSP accuracy %.4f", c.mlm ? "," : "", e.nsp_accuracy);
+      line += buf;
+      m["val_nsp_accuracy"] = e.nsp_accuracy;
+    }
+    say(line);
     return append_line(metrics_path, m.dump());
   };
 
