@@ -156,7 +156,7 @@ void add_pretrain(CLI::App& app, PretrainArgs& a) {
 
 Status run_pretrain(PretrainArgs& a, const std::atomic<bool>* stop) {
   auto& c = a.config;
-  c.tokenizer.lowercase = !a.cased;
+  if (a.cased) c.tokenizer.lowercase = false;
   LOOM_RETURN_IF_ERROR(shape_to_config(a.shape, a.shape.dropout, &c.model));
   c.mlm = c.nsp = false;
   for (const std::string& o : split_commas(a.objective)) {
@@ -229,7 +229,7 @@ void add_finetune(CLI::App& app, FinetuneArgs& a) {
 Status run_finetune(FinetuneArgs& a, const std::atomic<bool>* stop) {
   if (a.task != "classify") return invalid_argument("--task is '" + a.task + "'; loom fine-tunes 'classify'");
   auto& c = a.config;
-  c.tokenizer.lowercase = !a.cased;
+  if (a.cased) c.tokenizer.lowercase = false;
   LOOM_ASSIGN_OR_RETURN(c.format, table_format(a.table));
   c.labels = split_commas(a.labels);
   LOOM_RETURN_IF_ERROR(shape_to_config(a.shape, a.shape.dropout, &c.model));

@@ -5,6 +5,7 @@
 
 #include "loom/base/file.h"
 #include "loom/base/numeric.h"
+#include "loom/io/gguf_tokenizer.h"
 #include "loom/io/json_fields.h"
 #include "loom/io/model_dir.h"
 #include "loom/io/safetensors.h"
@@ -135,13 +136,8 @@ StatusOr<BertDir> read_bert_dir(const std::string& dir) {
       out.labels[id] = it.value().get<std::string>();
     }
   }
-  // tokenizer.json, or a bare vocab.txt (read as uncased BERT WordPiece).
-  if (file_exists(join_path(dir, "tokenizer.json"))) {
-    LOOM_ASSIGN_OR_RETURN(out.tokenizer, load_tokenizer(dir));
-  } else {
-    LOOM_ASSIGN_OR_RETURN(WordPiece wp, WordPiece::load_vocab_txt(join_path(dir, "vocab.txt"), {}));
-    out.tokenizer = std::make_unique<WordPiece>(std::move(wp));
-  }
+  // tokenizer.json, or a bare vocab.txt (with tokenizer_config.json's casing).
+  LOOM_ASSIGN_OR_RETURN(out.tokenizer, load_tokenizer_any(dir));
   if (out.tokenizer->vocab_size() != out.config.vocab_size)
     return data_loss("model directory '" + dir + "': the tokenizer has " + std::to_string(out.tokenizer->vocab_size()) +
                      " tokens but config.json says vocab_size " + std::to_string(out.config.vocab_size) +

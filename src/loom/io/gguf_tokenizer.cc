@@ -119,7 +119,7 @@ StatusOr<std::unique_ptr<Tokenizer>> tokenizer_from_gguf(const GgufFile& file) {
   return std::unique_ptr<Tokenizer>(std::make_unique<ByteLevelBpe>(std::move(bpe)));
 }
 
-StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer_any(const std::string& path) {
+StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer_any(const std::string& path, std::optional<bool> lowercase) {
   if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) {
     LOOM_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open(path));
     return tokenizer_from_gguf(file);
@@ -135,7 +135,9 @@ StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer_any(const std::string& path)
     const size_t slash = path.find_last_of('/');
     const std::string dir = txt ? (slash == std::string::npos ? "." : path.substr(0, slash)) : path;
     const std::string cfg = join_path(dir, "tokenizer_config.json");
-    if (file_exists(cfg)) {
+    if (lowercase) {
+      o.lowercase = *lowercase;
+    } else if (file_exists(cfg)) {
       LOOM_ASSIGN_OR_RETURN(std::string text, read_file(cfg));
       nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
       if (j.is_discarded()) return data_loss("'" + cfg + "' is not valid JSON");

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "loom/base/status.h"
@@ -32,7 +33,9 @@ StatusOr<std::unique_ptr<Tokenizer>> tokenizer_from_gguf(const GgufFile& file);
 
 // load_tokenizer() (tokenizer.json, a directory, vocab.json + merges.txt), plus a path ending
 // in ".gguf": its tokenizer, and a BERT vocab.txt (or a directory holding only that): WordPiece,
-// uncased unless a tokenizer_config.json beside it says "do_lower_case": false.
-StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer_any(const std::string& path);
+// lower-cased as `lowercase` says if given, else as a tokenizer_config.json beside it says
+// ("do_lower_case"), else uncased.
+StatusOr<std::unique_ptr<Tokenizer>> load_tokenizer_any(const std::string& path,
+                                                       std::optional<bool> lowercase = std::nullopt);
 
 }  // namespace loom

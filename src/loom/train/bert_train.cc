@@ -13,12 +13,12 @@
 #include "loom/base/rng.h"
 #include "loom/base/threads.h"
 #include "loom/io/bert_dir.h"
+#include "loom/io/gguf_tokenizer.h"
 #include "loom/io/model_dir.h"
 #include "loom/io/safetensors.h"
 #include "loom/optim/optimizer.h"
 #include "loom/optim/schedule.h"
 #include "loom/tokenizers/bert_encoding.h"
-#include "loom/tokenizers/wordpiece.h"
 #include "loom/train/progress.h"
 #include "loom/train/trainer.h"
 
@@ -88,15 +88,7 @@ StatusOr<std::unique_ptr<Tokenizer>> load_bert_tokenizer(const TokenizerSpec& sp
   if (spec.path.empty())
     return invalid_argument("no tokenizer given; pass --tokenizer with a BERT vocab.txt, a tokenizer.json or a model "
                             "directory");
-  const bool txt = spec.path.size() >= 4 && spec.path.compare(spec.path.size() - 4, 4, ".txt") == 0;
-  if (txt || (is_directory(spec.path) && !file_exists(join_path(spec.path, "tokenizer.json")))) {
-    WordPieceOptions o;
-    o.lowercase = spec.lowercase;
-    LOOM_ASSIGN_OR_RETURN(WordPiece wp,
-                          WordPiece::load_vocab_txt(txt ? spec.path : join_path(spec.path, "vocab.txt"), o));
-    return std::unique_ptr<Tokenizer>(std::make_unique<WordPiece>(std::move(wp)));
-  }
-  return load_tokenizer(spec.path);
+  return load_tokenizer_any(spec.path, spec.lowercase);
 }
 
 Status BertPretrainConfig::validate() const {

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,11 +32,12 @@ struct BertHooks {
   const std::atomic<bool>* stop_requested = nullptr;
 };
 
-// How to read a WordPiece tokenizer: a vocab.txt (then `lowercase` applies), a
-// tokenizer.json or a model directory.
+// Where the tokenizer comes from: a BERT vocab.txt, a tokenizer.json or a model directory
+// (load_tokenizer_any). `lowercase` overrides the casing of a bare vocab.txt (unset:
+// its tokenizer_config.json, else uncased).
 struct TokenizerSpec {
   std::string path;
-  bool lowercase = true;
+  std::optional<bool> lowercase;
 };
 StatusOr<std::unique_ptr<Tokenizer>> load_bert_tokenizer(const TokenizerSpec& spec);
 
