@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <memory>
 
@@ -15,12 +14,12 @@
 #include "loom/io/bert_dir.h"
 #include "loom/io/gguf_tokenizer.h"
 #include "loom/io/model_dir.h"
-#include "loom/io/safetensors.h"
 #include "loom/optim/optimizer.h"
 #include "loom/optim/schedule.h"
 #include "loom/tokenizers/bert_encoding.h"
 #include "loom/train/progress.h"
 #include "loom/train/trainer.h"
+#include "loom/train/training_state.h"
 
 namespace loom::train {
 
@@ -278,39 +277,13 @@ StatusOr<BertPretrainResult> run_bert_pretraining(const BertPretrainConfig& conf
 
   int64_t start_step = 0;
   if (resume) {
-    LOOM_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::open(state_path));
-    auto meta = f.metadata();
-    if (meta["format"] != kBertStateFormat)
-      return data_loss("'" + state_path + "' has format '" + meta["format"] + "', expected '" + kBertStateFormat + "'");
-    if (meta["model_config"] != model_json)
-      return invalid_argument("'" + state_path + "' was saved with model config " + meta["model_config"] +
-                              " but this run's is " + model_json + "; resume with the same settings");
-    LOOM_RETURN_IF_ERROR(io::load_parameters(f, model.named_parameters(), "model."));
-    std::vector<std::pair<std::string, Tensor>> state;
-    for (const auto& [name, t] : optimizer.state()) {
-      const SafetensorsEntry* e = f.find(name);
-      if (!e || e->shape != t.shape()) return data_loss("'" + state_path + "': optimizer state '" + name + "' is missing");
-      Tensor copy = Tensor::empty(e->shape);
-      std::memcpy(copy.f32(), e->data, e->nbytes);
-      state.emplace_back(name, copy);
-    }
-    try {
-      start_step = std::stoll(meta["step"]);
-    } catch (const std::logic_error&) {
-      return data_loss("'" + state_path + "': step '" + meta["step"] + "' is not a number");
-    }
-    LOOM_RETURN_IF_ERROR(optimizer.load_state(state, start_step));
+    LOOM_ASSIGN_OR_RETURN(start_step, read_training_state(state_path, kBertStateFormat, model_json,
+                                                          model.named_parameters(), optimizer));
     say("resuming at step " + std::to_string(start_step));
   }
   auto checkpoint = [&](int64_t next_step) -> Status {
-    std::vector<TensorToWrite> tensors = io::parameters_to_write(model.named_parameters(), "model.");
-    auto opt_state = optimizer.state();
-    for (const auto& [name, t] : opt_state) tensors.push_back({name, DType::kF32, t.shape(), t.f32()});
-    LOOM_RETURN_IF_ERROR(write_safetensors(state_path, tensors,
-                                           {{"format", kBertStateFormat},
-                                            {"step", std::to_string(next_step)},
-                                            {"model_config", model_json}})
-                             .with_context("saving checkpoint"));
+    LOOM_RETURN_IF_ERROR(write_training_state(state_path, kBertStateFormat, next_step, model.named_parameters(),
+                                              optimizer, model_json));
     return io::save_bert_dir(c.out_dir, model, c.model, io::BertHead::kPretraining, {}, *tokenizer)
         .with_context("saving model");
   };

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <memory>
 
 #include "loom/autograd/tape.h"
@@ -16,6 +15,7 @@
 #include "loom/tokenizers/char_tokenizer.h"
 #include "loom/train/plot.h"
 #include "loom/train/progress.h"
+#include "loom/train/training_state.h"
 
 namespace loom::train {
 
@@ -42,63 +42,17 @@ struct Run {
 };
 
 Status save_checkpoint(Run& run, int64_t next_step) {
-  std::vector<TensorToWrite> tensors = io::parameters_to_write(run.model->named_parameters(), "model.");
-  auto opt_state = run.optimizer->state();
-  for (const auto& [name, t] : opt_state) tensors.push_back({name, DType::kF32, t.shape(), t.f32()});
-  std::map<std::string, std::string> meta = {
-      {"format", kStateFormat},
-      {"step", std::to_string(next_step)},
-      {"optimizer_steps", std::to_string(run.optimizer->steps_taken())},
-      {"model_config", io::gpt_config_to_json(run.model->config()).dump()},
-      {"train_config", config_to_json(run.config).dump()},
-  };
   // The state file first: it alone is what --resume reads, and it is written atomically.
-  LOOM_RETURN_IF_ERROR(write_safetensors(run.state_path, tensors, meta).with_context("saving checkpoint"));
+  LOOM_RETURN_IF_ERROR(write_training_state(run.state_path, kStateFormat, next_step, run.model->named_parameters(),
+                                            *run.optimizer, io::gpt_config_to_json(run.model->config()).dump(),
+                                            {{"train_config", config_to_json(run.config).dump()}}));
   return io::save_model_dir(run.config.out_dir, *run.model, *run.tokenizer).with_context("saving model");
 }
 
 // Restores weights, optimizer state and the step counter; returns the step to continue at.
 StatusOr<int64_t> load_checkpoint(Run& run) {
-  LOOM_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::open(run.state_path));
-  const auto& meta = f.metadata();
-  auto get = [&](const char* key) -> StatusOr<std::string> {
-    auto it = meta.find(key);
-    if (it == meta.end())
-      return data_loss("checkpoint '" + run.state_path + "' has no '" + key + "' entry; it was not written by loom train");
-    return it->second;
-  };
-  LOOM_ASSIGN_OR_RETURN(std::string format, get("format"));
-  if (format != kStateFormat)
-    return data_loss("checkpoint '" + run.state_path + "' has format '" + format + "', expected '" + kStateFormat + "'");
-  LOOM_ASSIGN_OR_RETURN(std::string cfg_text, get("model_config"));
-  const std::string want = io::gpt_config_to_json(run.model->config()).dump();
-  if (cfg_text != want)
-    return invalid_argument("checkpoint '" + run.state_path + "' was saved with model config " + cfg_text +
-                            " but this run's model config is " + want +
-                            "; resume with the same model settings, or use another --out_dir");
-  LOOM_RETURN_IF_ERROR(io::load_parameters(f, run.model->named_parameters(), "model."));
-  std::vector<std::pair<std::string, Tensor>> state;
-  for (const auto& [name, t] : run.optimizer->state()) {
-    const SafetensorsEntry* e = f.find(name);
-    if (!e) return not_found("checkpoint '" + run.state_path + "': optimizer state '" + name + "' is missing");
-    if (e->dtype != DType::kF32 || e->shape != t.shape())
-      return data_loss("checkpoint '" + run.state_path + "': optimizer state '" + name + "' has " +
-                       dtype_name(e->dtype) + " " + shape_to_string(e->shape) + ", expected F32 " + t.shape_str());
-    Tensor copy = Tensor::empty(e->shape);
-    std::memcpy(copy.f32(), e->data, e->nbytes);
-    state.emplace_back(name, copy);
-  }
-  LOOM_ASSIGN_OR_RETURN(std::string step_text, get("step"));
-  LOOM_ASSIGN_OR_RETURN(std::string opt_steps_text, get("optimizer_steps"));
-  int64_t step = 0, opt_steps = 0;
-  try {
-    step = std::stoll(step_text);
-    opt_steps = std::stoll(opt_steps_text);
-  } catch (const std::logic_error&) {
-    return data_loss("checkpoint '" + run.state_path + "': step '" + step_text + "' is not a number");
-  }
-  LOOM_RETURN_IF_ERROR(run.optimizer->load_state(state, opt_steps));
-  return step;
+  return read_training_state(run.state_path, kStateFormat, io::gpt_config_to_json(run.model->config()).dump(),
+                             run.model->named_parameters(), *run.optimizer);
 }
 
 // Mean loss over eval_iters fixed batches of one split, in inference mode.
