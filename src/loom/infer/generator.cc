@@ -1,16 +1,13 @@
 // Generation loop.
 #include "loom/infer/generator.h"
 
-#include <chrono>
-
 #include "loom/autograd/tape.h"
+#include "loom/base/clock.h"
 
 namespace loom::infer {
 
 namespace {
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now() { return monotonic_seconds(); }
 
 // Length of the longest suffix of `s` that is an incomplete UTF-8 sequence.
 size_t incomplete_utf8_tail(const std::string& s) {

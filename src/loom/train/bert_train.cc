@@ -2,11 +2,11 @@
 #include "loom/train/bert_train.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
 
+#include "loom/base/clock.h"
 #include "loom/autograd/tape.h"
 #include "loom/base/file.h"
 #include "loom/base/rng.h"
@@ -27,9 +27,7 @@ using nlohmann::json;
 
 namespace {
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now() { return monotonic_seconds(); }
 
 constexpr char kBertStateFormat[] = "loom-bert-pretraining-state-1";
 // Longer documents are cut into documents of this many sentences, so corpora written one
@@ -288,11 +286,12 @@ StatusOr<BertPretrainResult> run_bert_pretraining(const BertPretrainConfig& conf
         .with_context("saving model");
   };
 
-  InstanceStream stream(&train_docs, c.data_options, special, data::continuation_pieces(*tokenizer), c.batch_size);
+  const std::vector<bool> continues = data::continuation_pieces(*tokenizer);
+  InstanceStream stream(&train_docs, c.data_options, special, continues, c.batch_size);
   data::PretrainOptions val_options = c.data_options;
   val_options.seed ^= 0x76616c;  // fixed validation instances
   const std::vector<data::PretrainInstance> val =
-      data::make_instances(val_docs, val_options, special, data::continuation_pieces(*tokenizer), 0);
+      data::make_instances(val_docs, val_options, special, continues, 0);
   say("model: BERT " + std::to_string(model.num_parameters()) + " parameters (" +
       std::to_string(c.model.num_hidden_layers) + " layers, hidden " + std::to_string(c.model.hidden_size) + ", " +
       (c.model.pre_layernorm ? "pre-LN" : "post-LN") + "); objectives " + (c.mlm ? "mlm" : "") +

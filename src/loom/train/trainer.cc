@@ -1,10 +1,10 @@
 // Training loop implementation.
 #include "loom/train/trainer.h"
 
-#include <chrono>
 #include <cmath>
 #include <memory>
 
+#include "loom/base/clock.h"
 #include "loom/autograd/tape.h"
 #include "loom/base/file.h"
 #include "loom/base/threads.h"
@@ -23,9 +23,7 @@ using nlohmann::json;
 
 namespace {
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now() { return monotonic_seconds(); }
 
 constexpr char kStateFormat[] = "loom-training-state-1";
 constexpr uint64_t kEvalSeedSalt = 0x6576616cULL;  // eval batches are fixed per split
