@@ -25,15 +25,15 @@ from torch_gpt import write_safetensors  # noqa: E402
 
 OPTIMIZER = {"lr": 1e-2, "betas": [0.9, 0.999], "eps": 1e-6, "weight_decay": 0.01, "grad_clip": 1.0, "steps": 5}
 
-BASE = dict(vocab_size=23, hidden_size=12, num_hidden_layers=2, num_attention_heads=3, intermediate_size=20,
+BASE = dict(model_type="bert", vocab_size=23, hidden_size=12, num_hidden_layers=2, num_attention_heads=3, intermediate_size=20,
             max_position_embeddings=10, type_vocab_size=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
             layer_norm_eps=1e-12, initializer_range=0.02, hidden_act="gelu", position_embedding_type="absolute",
-            pre_layernorm=False, pad_token_id=0)
+            loom_pre_layernorm=False, pad_token_id=0)
 
 FIXTURES = {
     "bert_postln": dict(cfg=BASE, head="pretraining", seed=1),
-    "bert_preln_sinusoidal": dict(cfg=dict(BASE, hidden_act="gelu_new", position_embedding_type="sinusoidal",
-                                           pre_layernorm=True, layer_norm_eps=1e-5),
+    "bert_preln_sinusoidal": dict(cfg=dict(BASE, hidden_act="gelu_new", position_embedding_type="loom_sinusoidal",
+                                           loom_pre_layernorm=True, layer_norm_eps=1e-5),
                                   head="pretraining", seed=2),
     "bert_classify": dict(cfg=BASE, head=("classify", 3), seed=3),
 }

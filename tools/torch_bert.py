@@ -6,8 +6,9 @@ names (torch.nn.Linear weights (out, in)): embeddings (word + position + token t
 LayerNorm), post-LN encoder layers with separate query/key/value projections and a padding
 mask on the keys, erf or tanh GELU, a tanh pooler on [CLS], the masked-LM head (transform
 dense + GELU + LayerNorm, decoder tied to the word embeddings plus its own bias) and the
-next-sentence head. loom's options: pre-LN layers (with a final encoder LayerNorm) and
-sinusoidal positions. Used by tools/make_bert_fixture.py; loom itself never runs Python.
+next-sentence head. loom's options: pre-LN layers (with a final encoder LayerNorm,
+"loom_pre_layernorm") and sinusoidal positions ("position_embedding_type": "loom_sinusoidal").
+The config dicts use loom's config.json keys. Used by tools/make_bert_fixture.py; loom itself never runs Python.
 """
 import math
 
@@ -42,7 +43,7 @@ def param_shapes(cfg, head):
         s[p + "output.dense.bias"] = (H,)
         s[p + "output.LayerNorm.weight"] = (H,)
         s[p + "output.LayerNorm.bias"] = (H,)
-    if cfg.get("pre_layernorm", False):
+    if cfg.get("loom_pre_layernorm", False):
         s["bert.encoder.LayerNorm.weight"] = (H,)
         s["bert.encoder.LayerNorm.bias"] = (H,)
     s["bert.pooler.dense.weight"] = (H, H)
@@ -107,13 +108,13 @@ def encoder(p, cfg, ids, types, mask):
 
     for i in range(cfg["num_hidden_layers"]):
         pre = f"bert.encoder.layer.{i}."
-        if cfg.get("pre_layernorm", False):
+        if cfg.get("loom_pre_layernorm", False):
             x = x + attend(ln(x, pre + "attention.output.LayerNorm"), pre)
             x = x + ffn(ln(x, pre + "output.LayerNorm"), pre)
         else:
             x = ln(x + attend(x, pre), pre + "attention.output.LayerNorm")
             x = ln(x + ffn(x, pre), pre + "output.LayerNorm")
-    if cfg.get("pre_layernorm", False):
+    if cfg.get("loom_pre_layernorm", False):
         x = ln(x, "bert.encoder.LayerNorm")
     return x
 

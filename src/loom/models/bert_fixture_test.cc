@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loom/autograd/tape.h"
+#include "loom/io/bert_dir.h"
 #include "loom/io/model_dir.h"
 #include "loom/kernels/dispatch.h"
 #include "loom/models/bert.h"
@@ -30,26 +31,6 @@ Tensor i32_tensor(const SafetensorsFile& f, const std::string& name) {
   Tensor t = Tensor::empty(e->shape, DType::kI32);
   std::memcpy(t.i32(), e->data, e->nbytes);
   return t;
-}
-
-BertConfig config_from(const nlohmann::json& j) {
-  BertConfig c;
-  c.vocab_size = j["vocab_size"];
-  c.hidden_size = j["hidden_size"];
-  c.num_hidden_layers = j["num_hidden_layers"];
-  c.num_attention_heads = j["num_attention_heads"];
-  c.intermediate_size = j["intermediate_size"];
-  c.max_position_embeddings = j["max_position_embeddings"];
-  c.type_vocab_size = j["type_vocab_size"];
-  c.hidden_dropout_prob = j["hidden_dropout_prob"];
-  c.attention_probs_dropout_prob = j["attention_probs_dropout_prob"];
-  c.layer_norm_eps = j["layer_norm_eps"];
-  c.initializer_range = j["initializer_range"];
-  c.hidden_act = j["hidden_act"] == "gelu" ? GeluForm::kErf : GeluForm::kTanh;
-  c.pos_encoding = j["position_embedding_type"] == "absolute" ? PosEncoding::kLearned : PosEncoding::kSinusoidal;
-  c.pre_layernorm = j["pre_layernorm"];
-  c.pad_token_id = j["pad_token_id"];
-  return c;
 }
 
 // Loads the fixture's parameters into `model` and checks there is no extra or missing one.
@@ -85,8 +66,10 @@ TEST_P(BertFixture, MatchesPyTorch) {
   const std::string file = std::string(LOOM_SOURCE_DIR) + "/tests/fixtures/" + name + ".safetensors";
   auto f = SafetensorsFile::open(file);
   ASSERT_TRUE(f.ok()) << f.status().to_string() << " (regenerate with /usr/bin/python3 tools/make_bert_fixture.py)";
-  const BertConfig cfg = config_from(nlohmann::json::parse(f->metadata().at("config")));
-  ASSERT_TRUE(cfg.validate().ok()) << cfg.validate().message();
+  // The fixture's config is a loom config.json; loom's own reader parses it.
+  auto parsed = io::bert_config_from_json(nlohmann::json::parse(f->metadata().at("config")), file);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+  const BertConfig cfg = *parsed;
   BertInputs in{i32_tensor(*f, "ids"), i32_tensor(*f, "token_types"), i32_tensor(*f, "attention_mask")};
   Arena arena;
   Tape tape(&arena, true);
