@@ -279,9 +279,7 @@ Status run_predict(const PredictArgs& a) {
     }
   } else {
     LOOM_ASSIGN_OR_RETURN(data::ClassifyFormat f, table_format(a.table));
-    // Labels are not needed: read the label column as the text column when none exists.
-    if (f.format != data::TableFormat::kLabelFirst && f.label.empty()) f.label = f.text.empty() ? "0" : f.text;
-    if (f.format == data::TableFormat::kJsonl && f.label == "0") f.label = f.text.empty() ? "text" : f.text;
+    f.labelled = false;
     LOOM_ASSIGN_OR_RETURN(examples, data::read_classification_file(a.input, f));
   }
   LOOM_ASSIGN_OR_RETURN(auto preds, train::predict(model, examples, a.max_seq_len, a.batch_size));

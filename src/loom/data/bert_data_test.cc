@@ -207,6 +207,20 @@ TEST(Classification, ReadsEveryFormat) {
   EXPECT_EQ(labels->names, (std::vector<std::string>{"0", "1"}));
 }
 
+TEST(Classification, ReadsUnlabelledInputForPrediction) {
+  const std::string dir = testing::fresh_temp_dir("classify", "unlabelled");
+  // One-column TSV and JSONL without a label key.
+  ClassifyFormat unlabelled;
+  unlabelled.labelled = false;
+  auto texts = read_classification_file(write(dir, "texts.tsv", "a fine film\ndull\n"), unlabelled);
+  ASSERT_TRUE(texts.ok()) << texts.status().to_string();
+  EXPECT_EQ((*texts)[1].text, "dull");
+  EXPECT_EQ((*texts)[1].label, "");
+  auto jtexts = read_classification_file(write(dir, "texts.jsonl", "{\"text\": \"good\"}\n"), unlabelled);
+  ASSERT_TRUE(jtexts.ok()) << jtexts.status().to_string();
+  EXPECT_EQ((*jtexts)[0].text, "good");
+}
+
 TEST(Classification, BadInputNamesFileLineAndProblem) {
   const std::string dir = testing::fresh_temp_dir("classify", "bad");
   auto expect_error = [](const StatusOr<std::vector<ClassifyExample>>& r, const std::string& needle) {

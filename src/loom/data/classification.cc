@@ -173,7 +173,7 @@ StatusOr<std::vector<ClassifyExample>> read_classification_file(const std::strin
           return ok_status();
         };
         LOOM_RETURN_IF_ERROR(field(text_key, &ex.text));
-        LOOM_RETURN_IF_ERROR(field(label_key, &ex.label));
+        if (f.labelled) LOOM_RETURN_IF_ERROR(field(label_key, &ex.label));
         if (!f.pair.empty()) {
           std::string p;
           LOOM_RETURN_IF_ERROR(field(f.pair, &p));
@@ -217,7 +217,10 @@ StatusOr<std::vector<ClassifyExample>> read_classification_file(const std::strin
     const size_t first = has_header ? 1 : 0;
     const size_t width = rows[first].size();
     LOOM_ASSIGN_OR_RETURN(size_t text_col, column_index(f.text, header, has_header, 0, "text", path));
-    LOOM_ASSIGN_OR_RETURN(size_t label_col, column_index(f.label, header, has_header, width - 1, "label", path));
+    size_t label_col = 0;
+    if (f.labelled) {
+      LOOM_ASSIGN_OR_RETURN(label_col, column_index(f.label, header, has_header, width - 1, "label", path));
+    }
     std::optional<size_t> pair_col;
     if (!f.pair.empty()) {
       LOOM_ASSIGN_OR_RETURN(size_t pc, column_index(f.pair, header, has_header, 0, "pair", path));
@@ -233,18 +236,18 @@ StatusOr<std::vector<ClassifyExample>> read_classification_file(const std::strin
         return ok_status();
       };
       LOOM_RETURN_IF_ERROR(need(text_col, "text"));
-      LOOM_RETURN_IF_ERROR(need(label_col, "label"));
+      if (f.labelled) LOOM_RETURN_IF_ERROR(need(label_col, "label"));
       ClassifyExample ex;
       ex.line = line;
       ex.text = fields[text_col];
-      ex.label = fields[label_col];
+      if (f.labelled) ex.label = fields[label_col];
       if (pair_col) {
         LOOM_RETURN_IF_ERROR(need(*pair_col, "pair"));
         ex.pair = fields[*pair_col];
       }
       LOOM_RETURN_IF_ERROR(check_text(ex.text, line, "text"));
       if (ex.pair) LOOM_RETURN_IF_ERROR(check_text(*ex.pair, line, "second text"));
-      if (ex.label.empty()) return invalid_argument(where(path, line) + ": the label is empty");
+      if (f.labelled && ex.label.empty()) return invalid_argument(where(path, line) + ": the label is empty");
       out.push_back(std::move(ex));
     }
   }

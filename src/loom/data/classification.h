@@ -41,6 +41,9 @@ struct ClassifyFormat {
   std::string text;
   std::string pair;
   std::string label;
+  // False for unlabelled input (prediction): no label column is read, labels stay empty
+  // (label-first lines still carry one).
+  bool labelled = true;
 };
 
 struct ClassifyExample {
