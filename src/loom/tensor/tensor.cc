@@ -63,8 +63,7 @@ Tensor Tensor::empty_reusable(const std::vector<int64_t>& shape, DType dtype, Ar
 }
 
 Tensor Tensor::zeros_reusable(const std::vector<int64_t>& shape, DType dtype, Arena* arena) {
-  LOOM_CHECK(arena != nullptr);
-  Tensor t = allocate(shape, dtype, arena, /*reusable=*/true);
+  Tensor t = empty_reusable(shape, dtype, arena);
   std::memset(t.data<uint8_t>(), 0, t.nbytes());
   return t;
 }
