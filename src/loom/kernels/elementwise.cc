@@ -3,8 +3,12 @@
 // token order (deterministic, no atomics).
 #include "loom/kernels/elementwise.h"
 
+#include <cmath>
+
+#include "loom/base/rng.h"
 #include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
+#include "loom/kernels/multiversion.h"
 #include "loom/kernels/reference/elementwise.h"
 
 namespace loom::kernels {
@@ -52,22 +56,45 @@ void embedding_backward(float* dwte, float* dwpe, const float* dout, const int32
   });
 }
 
+namespace {
+
+// Element i is kept iff counter_uniform(seed, i) >= p. counter_uniform is (h >> 40) / 2^24
+// with h < 2^64, an exact float, so the test is (h >> 40) >= ceil(p * 2^24) in integers:
+// the same mask as the reference, in a loop the compiler vectorizes (64-bit lanes).
+uint64_t keep_threshold(float p) { return static_cast<uint64_t>(std::ceil(static_cast<double>(p) * 16777216.0)); }
+
+LOOM_MULTIVERSION void dropout_forward_span(float* out, const float* inp, int64_t lo, int64_t hi, uint64_t threshold,
+                                            float scale, uint64_t seed) {
+  for (int64_t i = lo; i < hi; ++i) {
+    const uint64_t h = mix64(seed ^ mix64(static_cast<uint64_t>(i)));
+    out[i] = (h >> 40) >= threshold ? inp[i] * scale : 0.0f;
+  }
+}
+
+LOOM_MULTIVERSION void dropout_backward_span(float* dinp, const float* dout, int64_t lo, int64_t hi,
+                                             uint64_t threshold, float scale, uint64_t seed) {
+  for (int64_t i = lo; i < hi; ++i) {
+    const uint64_t h = mix64(seed ^ mix64(static_cast<uint64_t>(i)));
+    dinp[i] += (h >> 40) >= threshold ? dout[i] * scale : 0.0f;
+  }
+}
+
+}  // namespace
+
 void dropout_forward(float* out, const float* inp, int64_t n, float p, uint64_t seed) {
   if (use_reference()) return reference::dropout_forward<float>(out, inp, n, p, seed);
   const float scale = 1.0f / (1.0f - p);
-  parallel_for(n, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i)
-      out[i] = counter_uniform(seed, static_cast<uint64_t>(i)) >= p ? inp[i] * scale : 0.0f;
-  }, kChunk);
+  const uint64_t threshold = keep_threshold(p);
+  parallel_for(n, [&](int64_t lo, int64_t hi) { dropout_forward_span(out, inp, lo, hi, threshold, scale, seed); },
+               kChunk);
 }
 
 void dropout_backward(float* dinp, const float* dout, int64_t n, float p, uint64_t seed) {
   if (use_reference()) return reference::dropout_backward<float>(dinp, dout, n, p, seed);
   const float scale = 1.0f / (1.0f - p);
-  parallel_for(n, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i)
-      if (counter_uniform(seed, static_cast<uint64_t>(i)) >= p) dinp[i] += dout[i] * scale;
-  }, kChunk);
+  const uint64_t threshold = keep_threshold(p);
+  parallel_for(n, [&](int64_t lo, int64_t hi) { dropout_backward_span(dinp, dout, lo, hi, threshold, scale, seed); },
+               kChunk);
 }
 
 void add_forward(float* out, const float* a, const float* b, int64_t n) {

@@ -348,6 +348,28 @@ TEST(Kernels, ElementwiseMatchesReference) {
   EXPECT_NEAR(static_cast<double>(zeros) / n, 0.25, 0.06);
 }
 
+// The optimized dropout decides keep/drop by an integer threshold instead of the reference's
+// float comparison; the masks must be identical, also across thread chunks and tails.
+TEST(Kernels, DropoutMaskIsTheReferenceMask) {
+  const int64_t n = 3 * 8192 + 37;
+  Vec x = rnd(n, 22), dy = rnd(n, 23);
+  for (float p : {0.1f, 0.25f, 1.0f / 3.0f, 0.5f, 0.9f}) {
+    auto [r, o] = both_paths([&] {
+      Vec y(n), dx(n, 0.5f);
+      dropout_forward(y.data(), x.data(), n, p, 1234567);
+      dropout_backward(dx.data(), dy.data(), n, p, 1234567);
+      return std::vector<Vec>{y, dx};
+    });
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(r[0][i] == 0.0f, o[0][i] == 0.0f) << "p=" << p << " i=" << i;
+      ASSERT_EQ(r[0][i], o[0][i]) << "p=" << p << " i=" << i;
+      // Dropped elements keep their 0.5; kept ones may differ by one rounding (FMA contraction).
+      ASSERT_EQ(r[1][i] == 0.5f, o[1][i] == 0.5f) << "p=" << p << " i=" << i;
+      ASSERT_NEAR(r[1][i], o[1][i], 1e-6f) << "p=" << p << " i=" << i;
+    }
+  }
+}
+
 TEST(Kernels, OptimizerUpdatesMatchReference) {
   const int64_t n = 40000;
   Vec p0 = rnd(n, 20), g = rnd(n, 21);
@@ -355,10 +377,11 @@ TEST(Kernels, OptimizerUpdatesMatchReference) {
     auto [r, o] = both_paths([&] {
       Vec p = p0, m(n), v(n);
       for (int64_t step = 1; step <= 3; ++step)
-        adamw_update(p.data(), g.data(), m.data(), v.data(), n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, decoupled);
+        adamw_update(p.data(), g.data(), m.data(), v.data(), n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, decoupled,
+                     step == 2 ? 0.7f : 1.0f);
       Vec ps = p0, buf(n);
       for (int step = 0; step < 3; ++step)
-        sgd_update(ps.data(), g.data(), buf.data(), n, 0.1f, 0.9f, 0.01f, step == 0);
+        sgd_update(ps.data(), g.data(), buf.data(), n, 0.1f, 0.9f, 0.01f, step == 0, step == 1 ? 0.5f : 1.0f);
       return std::vector<Vec>{p, m, v, ps, buf, Vec{static_cast<float>(sum_squares(g.data(), n))}};
     });
     expect_close(r, o, 1e-6f, "optimizer");

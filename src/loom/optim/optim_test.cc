@@ -49,6 +49,38 @@ TEST(Optimizer, ClipGradNormScalesToMax) {
   EXPECT_NEAR(clip_grad_norm(params, 0.0), 1.0, 1e-5);
 }
 
+// Clipping folded into the update (step(lr, clip_coefficient)) moves the parameters as
+// clipping the gradients first and stepping with scale 1, for every optimizer type.
+TEST(Optimizer, FoldedClipEqualsClipThenStep) {
+  for (OptimizerType type : {OptimizerType::kAdamW, OptimizerType::kAdam, OptimizerType::kSGD}) {
+    OptimizerOptions o;
+    o.type = type;
+    o.weight_decay = 0.1f;
+    o.momentum = 0.9f;
+    std::vector<nn::ParamKind> kinds = {nn::ParamKind::kWeight, nn::ParamKind::kBias};
+    auto a = two_params(), b = two_params();
+    Optimizer oa(o, a, kinds), ob(o, b, kinds);
+    for (int step = 0; step < 3; ++step) {
+      for (auto* ps : {&a, &b}) {
+        (*ps)[0].second.mutable_grad().fill(3.0f + static_cast<float>(step));
+        (*ps)[1].second.mutable_grad().fill(-4.0f);
+      }
+      const double norm = grad_norm(b);
+      EXPECT_NEAR(clip_grad_norm(a, 0.5), norm, 1e-9);
+      oa.step(0.01f);
+      const float coef = clip_coefficient(norm, 0.5);
+      EXPECT_LT(coef, 1.0f);
+      ob.step(0.01f, coef);
+      for (size_t i = 0; i < a.size(); ++i)
+        for (int64_t j = 0; j < a[i].second.value().numel(); ++j)
+          ASSERT_NEAR(a[i].second.value().f32()[j], b[i].second.value().f32()[j], 1e-7f)
+              << optimizer_type_name(type) << " step " << step;
+    }
+  }
+  EXPECT_EQ(clip_coefficient(0.3, 0.5), 1.0f);
+  EXPECT_EQ(clip_coefficient(3.0, 0.0), 1.0f);
+}
+
 TEST(Optimizer, StateRoundTripAndMissingState) {
   auto params = two_params();
   std::vector<nn::ParamKind> kinds = {nn::ParamKind::kWeight, nn::ParamKind::kBias};

@@ -50,7 +50,7 @@ Optimizer::Optimizer(const OptimizerOptions& options, nn::NamedParameters params
   }
 }
 
-void Optimizer::step(float lr) {
+void Optimizer::step(float lr, float grad_scale) {
   profile::Scope profile_scope("optimizer.step");
   ++step_;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -59,11 +59,11 @@ void Optimizer::step(float lr) {
     const int64_t n = p.value().numel();
     if (options_.type == OptimizerType::kSGD) {
       kernels::sgd_update(p.mutable_value().f32(), p.grad().f32(), m_[i].f32(), n, lr, options_.momentum, wd,
-                          step_ == 1);
+                          step_ == 1, grad_scale);
     } else {
       kernels::adamw_update(p.mutable_value().f32(), p.grad().f32(), m_[i].f32(), v_[i].f32(), n, lr,
                             options_.beta1, options_.beta2, options_.eps, wd, step_,
-                            options_.type == OptimizerType::kAdamW);
+                            options_.type == OptimizerType::kAdamW, grad_scale);
     }
   }
 }
@@ -103,18 +103,24 @@ Status Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& 
   return ok_status();
 }
 
-double clip_grad_norm(const nn::NamedParameters& params, double max_norm) {
-  profile::Scope profile_scope("clip_grad_norm");
+double grad_norm(const nn::NamedParameters& params) {
+  profile::Scope profile_scope("grad_norm");
   double ss = 0;
   for (const auto& [name, p] : params)
     if (p.has_grad()) ss += kernels::sum_squares(p.grad().f32(), p.grad().numel());
-  const double norm = std::sqrt(ss);
-  if (max_norm > 0 && norm > max_norm) {
-    // PyTorch's clip_grad_norm_: coefficient max_norm / (norm + 1e-6).
-    const float coef = static_cast<float>(max_norm / (norm + 1e-6));
+  return std::sqrt(ss);
+}
+
+float clip_coefficient(double norm, double max_norm) {
+  return max_norm > 0 && norm > max_norm ? static_cast<float>(max_norm / (norm + 1e-6)) : 1.0f;
+}
+
+double clip_grad_norm(const nn::NamedParameters& params, double max_norm) {
+  const double norm = grad_norm(params);
+  const float coef = clip_coefficient(norm, max_norm);
+  if (coef != 1.0f)
     for (const auto& [name, p] : params)
       if (p.has_grad()) kernels::scale_inplace(p.grad().f32(), p.grad().numel(), coef);
-  }
   return norm;
 }
 

@@ -37,7 +37,10 @@ class Optimizer {
   Optimizer(const OptimizerOptions& options, nn::NamedParameters params, std::vector<nn::ParamKind> kinds);
 
   // One update with learning rate `lr` from the parameters' current gradients.
-  void step(float lr);
+  // One update of every parameter from grad * grad_scale (grad_scale: the clipping
+  // coefficient from clip_coefficient(), folded into the update instead of a pass that
+  // rewrites every gradient).
+  void step(float lr, float grad_scale = 1.0f);
   void zero_grad();
   int64_t steps_taken() const { return step_; }
 
@@ -56,8 +59,14 @@ class Optimizer {
   int64_t step_ = 0;
 };
 
+// The global L2 norm of all gradients (summed in double, deterministic).
+double grad_norm(const nn::NamedParameters& params);
+// PyTorch's clip_grad_norm_ coefficient: max_norm / (norm + 1e-6) when norm > max_norm > 0,
+// else 1. Pass it to Optimizer::step.
+float clip_coefficient(double norm, double max_norm);
 // Scales all gradients so their global L2 norm is at most max_norm; returns the norm before
-// clipping. max_norm <= 0 only measures.
+// clipping. max_norm <= 0 only measures. (Training loops use grad_norm + clip_coefficient +
+// Optimizer::step(lr, coefficient), which saves this pass over the gradients.)
 double clip_grad_norm(const nn::NamedParameters& params, double max_norm);
 
 }  // namespace loom::optim

@@ -353,9 +353,9 @@ StatusOr<BertPretrainResult> run_bert_pretraining(const BertPretrainConfig& conf
       if (progress) progress->finish();
       return failed_precondition(nan_message(loss, step, c.out_dir));
     }
-    const double norm = optim::clip_grad_norm(params, c.grad_clip);
+    const double norm = optim::grad_norm(params);
     const float lr = schedule.at(step);
-    optimizer.step(lr);
+    optimizer.step(lr, optim::clip_coefficient(norm, c.grad_clip));
     optimizer.zero_grad();
     result.last_loss = loss;
     result.steps_done = step + 1;
@@ -647,9 +647,9 @@ StatusOr<FinetuneResult> run_finetune(const FinetuneConfig& config_in, const Ber
         if (progress) progress->finish();
         return failed_precondition(nan_message(l, step, c.out_dir));
       }
-      optim::clip_grad_norm(params, c.grad_clip);
+      const double norm = optim::grad_norm(params);
       const float lr = schedule.at(step);
-      optimizer.step(lr);
+      optimizer.step(lr, optim::clip_coefficient(norm, c.grad_clip));
       optimizer.zero_grad();
       ++step;
       ++steps_since_log;

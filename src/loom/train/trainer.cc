@@ -240,7 +240,7 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
     }
     tape.reset();
     const float loss = static_cast<float>(loss_sum / static_cast<double>(c.grad_accum));
-    const double norm = optim::clip_grad_norm(params, c.grad_clip);
+    const double norm = optim::grad_norm(params);
     if (!std::isfinite(loss) || !std::isfinite(norm)) {
       if (progress) progress->finish();
       return failed_precondition("the loss became " + std::string(std::isfinite(loss) ? "finite but the gradient norm " : "") +
@@ -249,7 +249,7 @@ StatusOr<TrainResult> run_training(const TrainConfig& config_in, bool resume, co
                                  std::to_string(last_saved) + ") in '" + c.out_dir +
                                  "' is kept. Try a lower --learning_rate or --grad_clip 1.0");
     }
-    run.optimizer->step(lr);
+    run.optimizer->step(lr, optim::clip_coefficient(norm, c.grad_clip));
     run.optimizer->zero_grad();
     result.last_loss = loss;
     result.steps_done = step + 1;

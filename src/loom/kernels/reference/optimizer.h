@@ -1,4 +1,5 @@
-// Reference parameter updates over flat arrays. Step counts start at 1.
+// Reference parameter updates over flat arrays. Step counts start at 1; g is the gradient
+// times grad_scale (the global-norm clipping coefficient, 1 when not clipping).
 //   AdamW:  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
 //           p -= lr * (m / (1-b1^t) / (sqrt(v / (1-b2^t)) + eps) + wd * p)
 //   Adam (L2, coupled):  g' = g + wd * p, then the Adam update without the decoupled term.
@@ -12,11 +13,11 @@ namespace loom::kernels::reference {
 
 template <typename T>
 void adamw_update(T* param, const T* grad, T* m, T* v, int64_t n, float lr, float beta1, float beta2,
-                  float eps, float weight_decay, int64_t step, bool decoupled) {
+                  float eps, float weight_decay, int64_t step, bool decoupled, float grad_scale = 1.0f) {
   const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
   for (int64_t i = 0; i < n; ++i) {
-    T g = grad[i];
+    T g = grad[i] * static_cast<T>(grad_scale);
     if (!decoupled) g += static_cast<T>(weight_decay) * param[i];
     m[i] = static_cast<T>(beta1) * m[i] + static_cast<T>(1.0f - beta1) * g;
     v[i] = static_cast<T>(beta2) * v[i] + static_cast<T>(1.0f - beta2) * g * g;
@@ -29,9 +30,9 @@ void adamw_update(T* param, const T* grad, T* m, T* v, int64_t n, float lr, floa
 
 template <typename T>
 void sgd_update(T* param, const T* grad, T* momentum_buf, int64_t n, float lr, float momentum,
-                float weight_decay, bool first_step) {
+                float weight_decay, bool first_step, float grad_scale = 1.0f) {
   for (int64_t i = 0; i < n; ++i) {
-    T g = grad[i] + static_cast<T>(weight_decay) * param[i];
+    T g = grad[i] * static_cast<T>(grad_scale) + static_cast<T>(weight_decay) * param[i];
     if (momentum != 0.0f) {
       momentum_buf[i] = first_step ? g : static_cast<T>(momentum) * momentum_buf[i] + g;
       g = momentum_buf[i];
