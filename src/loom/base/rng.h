@@ -40,10 +40,13 @@ inline uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Stateless uniform in [0, 1) for element `index` of the stream named by `seed`.
+// The 24 random bits behind counter_uniform, as an integer in [0, 2^24).
+inline uint64_t counter_bits24(uint64_t seed, uint64_t index) { return mix64(seed ^ mix64(index)) >> 40; }
+
+// Stateless uniform in [0, 1) for element `index` of the stream named by `seed`: exactly
+// counter_bits24 / 2^24, so counter_uniform(s, i) >= p iff counter_bits24(s, i) >= ceil(p * 2^24).
 inline float counter_uniform(uint64_t seed, uint64_t index) {
-  uint64_t h = mix64(seed ^ mix64(index));
-  return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);
+  return static_cast<float>(counter_bits24(seed, index)) * (1.0f / 16777216.0f);
 }
 
 }  // namespace loom

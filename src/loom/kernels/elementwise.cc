@@ -58,25 +58,21 @@ void embedding_backward(float* dwte, float* dwpe, const float* dout, const int32
 
 namespace {
 
-// Element i is kept iff counter_uniform(seed, i) >= p. counter_uniform is (h >> 40) / 2^24
-// with h < 2^64, an exact float, so the test is (h >> 40) >= ceil(p * 2^24) in integers:
-// the same mask as the reference, in a loop the compiler vectorizes (64-bit lanes).
+// Element i is kept iff counter_uniform(seed, i) >= p, tested in integers as
+// counter_bits24(seed, i) >= ceil(p * 2^24) (base/rng.h): the same mask as the reference, in
+// a loop the compiler vectorizes (64-bit lanes).
 uint64_t keep_threshold(float p) { return static_cast<uint64_t>(std::ceil(static_cast<double>(p) * 16777216.0)); }
 
 LOOM_MULTIVERSION void dropout_forward_span(float* out, const float* inp, int64_t lo, int64_t hi, uint64_t threshold,
                                             float scale, uint64_t seed) {
-  for (int64_t i = lo; i < hi; ++i) {
-    const uint64_t h = mix64(seed ^ mix64(static_cast<uint64_t>(i)));
-    out[i] = (h >> 40) >= threshold ? inp[i] * scale : 0.0f;
-  }
+  for (int64_t i = lo; i < hi; ++i)
+    out[i] = counter_bits24(seed, static_cast<uint64_t>(i)) >= threshold ? inp[i] * scale : 0.0f;
 }
 
 LOOM_MULTIVERSION void dropout_backward_span(float* dinp, const float* dout, int64_t lo, int64_t hi,
                                              uint64_t threshold, float scale, uint64_t seed) {
-  for (int64_t i = lo; i < hi; ++i) {
-    const uint64_t h = mix64(seed ^ mix64(static_cast<uint64_t>(i)));
-    dinp[i] += (h >> 40) >= threshold ? dout[i] * scale : 0.0f;
-  }
+  for (int64_t i = lo; i < hi; ++i)
+    dinp[i] += counter_bits24(seed, static_cast<uint64_t>(i)) >= threshold ? dout[i] * scale : 0.0f;
 }
 
 }  // namespace
