@@ -170,6 +170,11 @@ printf 'good\t%s\n' "$long_text" > "$work/cls_long.tsv"
 "$loom" predict --model "$work/cls" --input "$work/cls_long.tsv" --text_col 1 --max_seq_len 16 > /dev/null 2> "$work/long.err" \
   || fail "predict on a long text failed"
 grep -q "1 of 1 inputs were longer than 16 tokens and were truncated" "$work/long.err" || fail "truncation not reported: $(cat "$work/long.err")"
+expect_error "bad init range" "--init_range is 0.000000; it must be > 0" "$loom" pretrain --data "$work/bert_corpus.txt" \
+  --tokenizer "$work/vocab.txt" --out "$work/bx" --init_range 0
+"$loom" --threads 1 pretrain --data "$work/bert_corpus.txt" --tokenizer "$work/vocab.txt" --out "$work/bert_init" \
+  "${tiny_bert[@]}" --steps 2 --init_range 0.05 > /dev/null 2>&1 || fail "pretrain --init_range 0.05 failed"
+grep -qE '"initializer_range": 0\.0(5|49)' "$work/bert_init/config.json" || fail "--init_range did not reach config.json"
 expect_error "bad objective" "--objective names 'sop'" "$loom" pretrain --objective mlm,sop --data "$work/bert_corpus.txt" \
   --tokenizer "$work/vocab.txt" --out "$work/bx"
 "$loom" finetune --help | grep -q -- "--freeze_layers" || fail "finetune --help does not list --freeze_layers"

@@ -28,6 +28,9 @@ void add_shape_flags(CLI::App* cmd, BertShapeArgs& s, const char* when) {
   cmd->add_option("--act", s.act, "FFN activation: gelu (erf, BERT's) or gelu_new (tanh)" + w)->capture_default_str();
   cmd->add_option("--positions", s.positions, "learned or sinusoidal" + w)->capture_default_str();
   cmd->add_flag("--pre_ln", s.pre_ln, "LayerNorm before each sub-layer instead of after (original BERT: after)" + w);
+  cmd->add_option("--init_range", s.init_range,
+                  "standard deviation of the initial weights (config initializer_range)" + w)
+      ->capture_default_str();
 }
 
 Status shape_to_config(const BertShapeArgs& s, float dropout, models::BertConfig* c) {
@@ -39,6 +42,10 @@ Status shape_to_config(const BertShapeArgs& s, float dropout, models::BertConfig
   c->hidden_dropout_prob = dropout;
   c->attention_probs_dropout_prob = 0.0f;
   c->pre_layernorm = s.pre_ln;
+  if (!(s.init_range > 0.0f))
+    return invalid_argument("--init_range is " + std::to_string(s.init_range) +
+                            "; it must be > 0 (the standard deviation of the initial weights; BERT's is 0.02)");
+  c->initializer_range = s.init_range;
   if (s.act == "gelu")
     c->hidden_act = GeluForm::kErf;
   else if (s.act == "gelu_new")

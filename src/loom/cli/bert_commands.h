@@ -16,6 +16,7 @@ namespace loom::cli {
 struct BertShapeArgs {
   int64_t layers = 4, hidden = 256, heads = 4, intermediate = 1024, max_positions = 512;
   float dropout = 0.1f;
+  float init_range = 0.02f;
   std::string act = "gelu";
   std::string positions = "learned";
   bool pre_ln = false;
