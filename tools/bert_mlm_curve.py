@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference masked-LM learning curve in PyTorch, to compare with `loom pretrain`.
 
-Trains a pre-LN BERT-shaped encoder (MLM only) on token ids written by `loom prepare`
+Trains loom's pre-LN BERT (tools/torch_bert.py; the masked-LM loss only) on token ids written by `loom prepare`
 (uint16 shard) with the schedule `loom pretrain` uses (AdamW, linear warmup, linear decay,
 global-norm clip 1, weight decay on matrices only) and prints held-out MLM loss/accuracy.
 It answers one question: at this compute budget, where does a plain PyTorch implementation's
@@ -17,8 +17,9 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+import torch_bert  # tools/: the BERT loom implements, in plain PyTorch
 
 p = argparse.ArgumentParser()
 p.add_argument("ids")
@@ -37,6 +38,7 @@ p.add_argument("--lr", type=float, default=1.5e-3)
 p.add_argument("--mask_prob", type=float, default=0.3)
 p.add_argument("--eval_interval", type=int, default=250)
 p.add_argument("--threads", type=int, default=2)
+p.add_argument("--init_range", type=float, default=0.02)
 a = p.parse_args()
 torch.manual_seed(0)
 torch.set_num_threads(a.threads)
@@ -61,38 +63,34 @@ def batch(src, bsz):
     return torch.from_numpy(x), torch.from_numpy(labels)
 
 
-class Bert(nn.Module):
-    def __init__(s):
-        super().__init__()
-        H = a.hidden
-        s.tok = nn.Embedding(a.vocab, H)
-        s.pos = nn.Embedding(a.seq, H)
-        s.emb_ln = nn.LayerNorm(H, eps=1e-12)
-        layer = nn.TransformerEncoderLayer(H, a.heads, 4 * H, dropout=0.0, activation="gelu",
-                                           batch_first=True, norm_first=True, layer_norm_eps=1e-12)
-        s.enc = nn.TransformerEncoder(layer, a.layers, enable_nested_tensor=False)
-        s.final_ln = nn.LayerNorm(H, eps=1e-12)
-        s.head = nn.Linear(H, H)
-        s.head_ln = nn.LayerNorm(H, eps=1e-12)
-        s.bias = nn.Parameter(torch.zeros(a.vocab))
-        for m in s.modules():
-            if isinstance(m, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(m.weight, std=0.02)
-                if isinstance(m, nn.Linear) and m.bias is not None:
-                    nn.init.zeros_(m.bias)
-
-    def forward(s, x, where):
-        h = s.emb_ln(s.tok(x) + s.pos(torch.arange(x.shape[1])))
-        h = s.final_ln(s.enc(h))[where]  # only the predicted positions reach the vocabulary
-        h = s.head_ln(F.gelu(s.head(h)))
-        return h @ s.tok.weight.t() + s.bias
+cfg = {"vocab_size": a.vocab, "hidden_size": a.hidden, "num_hidden_layers": a.layers,
+       "num_attention_heads": a.heads, "intermediate_size": 4 * a.hidden, "max_position_embeddings": a.seq,
+       "type_vocab_size": 2, "position_embedding_type": "absolute", "hidden_act": "gelu",
+       "layer_norm_eps": 1e-12, "loom_pre_layernorm": True}
+# loom's initialisation: N(0, init_range) matrices and embeddings, zero biases, unit gains.
+params = {}
+for name, shape in torch_bert.param_shapes(cfg, "pretraining").items():
+    if "LayerNorm.weight" in name:
+        t = torch.ones(shape)
+    elif name.endswith(".bias"):
+        t = torch.zeros(shape)
+    else:
+        t = torch.randn(shape) * a.init_range
+    params[name] = t.requires_grad_()
+with torch.no_grad():
+    params["bert.embeddings.word_embeddings.weight"][0].zero_()  # [PAD]
+opt = torch.optim.AdamW([{"params": [t for n, t in params.items() if torch_bert.is_decayed(n)], "weight_decay": 0.01},
+                         {"params": [t for n, t in params.items() if not torch_bert.is_decayed(n)],
+                          "weight_decay": 0.0}], lr=a.lr, eps=1e-6)
 
 
-model = Bert()
-decay = [p_ for n, p_ in model.named_parameters() if p_.dim() >= 2]
-no_decay = [p_ for n, p_ in model.named_parameters() if p_.dim() < 2]
-opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
-                         {"params": no_decay, "weight_decay": 0.0}], lr=a.lr)
+def mlm(x, y):
+    """Masked-LM logits of the predicted positions and their labels (one segment, no padding)."""
+    m = (y != -100).reshape(-1)
+    ones = torch.ones_like(x)
+    out = torch_bert.pretraining(params, cfg, x, torch.zeros_like(x), ones, m.nonzero().squeeze(1), y.reshape(-1)[m],
+                                 torch.zeros(x.shape[0], dtype=torch.long))
+    return out[2], y.reshape(-1)[m]
 
 
 def lr_at(step):
@@ -105,16 +103,13 @@ val_batches = [batch(val_ids, a.batch) for _ in range(10)]
 
 
 def evaluate():
-    model.eval()
     tot, hit, n = 0.0, 0, 0
     with torch.no_grad():
         for x, y in val_batches:
-            m = y != -100
-            logits = model(x, m)
-            tot += F.cross_entropy(logits, y[m], reduction="sum").item()
-            hit += (logits.argmax(-1) == y[m]).sum().item()
-            n += m.sum().item()
-    model.train()
+            logits, labels = mlm(x, y)
+            tot += F.cross_entropy(logits, labels, reduction="sum").item()
+            hit += (logits.argmax(-1) == labels).sum().item()
+            n += labels.numel()
     return tot / n, hit / n
 
 
@@ -124,11 +119,11 @@ for step in range(a.steps):
     for g in opt.param_groups:
         g["lr"] = lr_at(step)
     x, y = batch(train_ids, a.batch)
-    m = y != -100
-    loss = F.cross_entropy(model(x, m), y[m])
+    logits, labels = mlm(x, y)
+    loss = F.cross_entropy(logits, labels)
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    torch.nn.utils.clip_grad_norm_(params.values(), 1.0)
     opt.step()
     if (step + 1) % 20 == 0:
         print(f"step {step + 1} loss {loss.item():.3f} {time.time() - t0:.1f}s", flush=True)
