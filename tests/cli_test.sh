@@ -124,8 +124,9 @@ printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]' the a film movie was is g
 for d in $(seq 1 12); do
   printf 'the film was good . the plot was great and fun .\nthe actors were very dull . a bad movie .\n\n'
 done > "$work/bert_corpus.txt"
-tiny_bert=(--layers 1 --hidden 16 --heads 2 --intermediate 32 --max_positions 32 --max_seq_len 24 --batch_size 4
-  --eval_interval 3 --eval_batches 2 --log_interval 3 --warmup_steps 1)
+tiny_shape=(--layers 1 --hidden 16 --heads 2 --intermediate 32 --max_positions 32)
+tiny_run=(--max_seq_len 24 --batch_size 4 --eval_interval 3 --eval_batches 2 --log_interval 3 --warmup_steps 1)
+tiny_bert=("${tiny_shape[@]}" "${tiny_run[@]}")
 "$loom" --threads 1 pretrain --data "$work/bert_corpus.txt" --tokenizer "$work/vocab.txt" --out "$work/bert" \
   "${tiny_bert[@]}" --steps 6 > "$work/pretrain.log" 2>&1 || fail "pretrain: $(cat "$work/pretrain.log")"
 for f in config.json model.safetensors vocab.txt tokenizer.json training_state.safetensors metrics.jsonl; do
@@ -136,6 +137,18 @@ grep -q '"BertForPreTraining"' "$work/bert/config.json" || fail "pretrain config
 "$loom" --threads 1 pretrain --data "$work/bert_corpus.txt" --tokenizer "$work/vocab.txt" --out "$work/bert" \
   "${tiny_bert[@]}" --steps 9 --resume > "$work/pretrain2.log" 2>&1 || fail "pretrain resume: $(cat "$work/pretrain2.log")"
 grep -q "resuming at step 6" "$work/pretrain2.log" || fail "pretrain resume did not continue at step 6"
+# Continued pretraining from that directory: on the same text and seed, its step-0 validation
+# must be the finished run's last one (the weights arrived).
+"$loom" --threads 1 pretrain --init "$work/bert" --data "$work/bert_corpus.txt" --out "$work/bert_cont" \
+  "${tiny_run[@]}" --steps 3 > "$work/pretrain3.log" 2>&1 || fail "pretrain --init: $(cat "$work/pretrain3.log")"
+last_val=$(tr '\r' '\n' < "$work/pretrain2.log" | grep "^step 9: validation" | sed 's/^step 9//')
+first_val=$(tr '\r' '\n' < "$work/pretrain3.log" | grep "^step 0: validation" | sed 's/^step 0//')
+[ -n "$last_val" ] && [ "$last_val" = "$first_val" ] ||
+  fail "pretrain --init did not start from the saved weights: '$last_val' vs '$first_val'"
+expect_error "shape flag with init" "--layers was given with --init" "$loom" pretrain --init "$work/bert" \
+  --data "$work/bert_corpus.txt" --out "$work/bx" --layers 2
+expect_error "tokenizer with init" "drop --tokenizer" "$loom" pretrain --init "$work/bert" \
+  --data "$work/bert_corpus.txt" --tokenizer "$work/vocab.txt" --out "$work/bx"
 printf 'good\tthe film was good .\nbad\ta dull movie .\ngood\tgreat fun .\nbad\tawful plot .\n' > "$work/cls_train.tsv"
 cp "$work/cls_train.tsv" "$work/cls_dev.tsv"
 "$loom" --threads 1 finetune --task classify --init "$work/bert" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" \
@@ -159,6 +172,8 @@ expect_error "empty line" "cls_gap.tsv:2: empty line" "$loom" finetune "${ft[@]}
 expect_error "missing column" "cls_train.tsv:1: the label column 5 is missing" \
   "$loom" finetune --task classify --init "$work/bert" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" \
   --text_col 1 --label_col 5 --out "$work/cls_x"
+expect_error "finetune shape flag with init" "--hidden was given with --init" \
+  "$loom" finetune "${ft[@]}" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" --hidden 32
 printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]' the film the > "$work/dup_vocab.txt"
 expect_error "duplicate vocab" "line 8" "$loom" pretrain --data "$work/bert_corpus.txt" --tokenizer "$work/dup_vocab.txt" --out "$work/bx"
 mkdir -p "$work/mismatch" && cp "$work/cls/"* "$work/mismatch/"

@@ -20,17 +20,32 @@ namespace {
 
 void add_shape_flags(CLI::App* cmd, BertShapeArgs& s, const char* when) {
   const std::string w = when;
-  cmd->add_option("--layers", s.layers, "encoder layers" + w)->capture_default_str();
-  cmd->add_option("--hidden", s.hidden, "hidden size" + w)->capture_default_str();
-  cmd->add_option("--heads", s.heads, "attention heads (must divide --hidden)" + w)->capture_default_str();
-  cmd->add_option("--intermediate", s.intermediate, "feed-forward width" + w)->capture_default_str();
-  cmd->add_option("--max_positions", s.max_positions, "position table size (longest input)" + w)->capture_default_str();
-  cmd->add_option("--act", s.act, "FFN activation: gelu (erf, BERT's) or gelu_new (tanh)" + w)->capture_default_str();
-  cmd->add_option("--positions", s.positions, "learned or sinusoidal" + w)->capture_default_str();
-  cmd->add_flag("--pre_ln", s.pre_ln, "LayerNorm before each sub-layer instead of after (original BERT: after)" + w);
-  cmd->add_option("--init_range", s.init_range,
-                  "standard deviation of the initial weights (config initializer_range)" + w)
-      ->capture_default_str();
+  s.options = {
+      cmd->add_option("--layers", s.layers, "encoder layers" + w)->capture_default_str(),
+      cmd->add_option("--hidden", s.hidden, "hidden size" + w)->capture_default_str(),
+      cmd->add_option("--heads", s.heads, "attention heads (must divide --hidden)" + w)->capture_default_str(),
+      cmd->add_option("--intermediate", s.intermediate, "feed-forward width" + w)->capture_default_str(),
+      cmd->add_option("--max_positions", s.max_positions, "position table size (longest input)" + w)
+          ->capture_default_str(),
+      cmd->add_option("--act", s.act, "FFN activation: gelu (erf, BERT's) or gelu_new (tanh)" + w)
+          ->capture_default_str(),
+      cmd->add_option("--positions", s.positions, "learned or sinusoidal" + w)->capture_default_str(),
+      cmd->add_flag("--pre_ln", s.pre_ln, "LayerNorm before each sub-layer instead of after (original BERT: after)" + w),
+      cmd->add_option("--init_range", s.init_range,
+                      "standard deviation of the initial weights (config initializer_range)" + w)
+          ->capture_default_str(),
+  };
+}
+
+// A model from --init has its shape; a shape flag beside it would be silently ignored.
+Status refuse_shape_with_init(const BertShapeArgs& s, const std::string& init) {
+  if (init.empty()) return ok_status();
+  for (const CLI::Option* o : s.options)
+    if (o->count() > 0)
+      return invalid_argument(o->get_name() + " was given with --init '" + init +
+                              "'; the model's shape comes from that directory's config.json. Drop " + o->get_name() +
+                              " (or --init to start from scratch)");
+  return ok_status();
 }
 
 Status shape_to_config(const BertShapeArgs& s, float dropout, models::BertConfig* c) {
@@ -125,17 +140,23 @@ void add_pretrain(CLI::App& app, PretrainArgs& a) {
       "several sentences are split at sentence ends. Instances pack sentences up to --max_seq_len, half of\n"
       "them with a random second segment; 15% of tokens are masked (80% [MASK], 10% random, 10% kept),\n"
       "drawn anew every epoch. The run directory holds the model (HF layout), training_state.safetensors\n"
-      "(Ctrl-C saves it; continue with the same command and --resume) and metrics.jsonl.\n\n"
+      "(Ctrl-C saves it; continue with the same command and --resume) and metrics.jsonl.\n"
+      "With --init, pretraining continues from a pretrained directory (its shape and tokenizer) with a\n"
+      "fresh optimizer and schedule: e.g. masked-LM on the unlabelled text of the task at hand.\n\n"
       "Example:\n"
       "  loom pretrain --objective mlm,nsp --data wiki.txt --tokenizer bert-base-uncased/vocab.txt \\\n"
-      "      --out runs/bert-small --layers 4 --hidden 256 --heads 4 --intermediate 1024 --steps 5000\n");
+      "      --out runs/bert-small --layers 4 --hidden 256 --heads 4 --intermediate 1024 --steps 5000\n"
+      "  loom pretrain --objective mlm --init runs/bert-small --data reviews.txt --out runs/bert-reviews \\\n"
+      "      --steps 2000 --lr 2e-4\n");
   auto& c = a.config;
   cmd->add_option("--objective", a.objective, "mlm, nsp or mlm,nsp")->capture_default_str();
   cmd->add_option("--data", c.data, "pretraining text files")->required();
-  cmd->add_option("--tokenizer", c.tokenizer.path, "BERT vocab.txt, tokenizer.json or model directory")->required();
+  cmd->add_option("--tokenizer", c.tokenizer.path,
+                  "BERT vocab.txt, tokenizer.json or model directory (required without --init)");
+  cmd->add_option("--init", c.init, "pretrained BERT directory to continue from (its shape and tokenizer)");
   cmd->add_flag("--cased", a.cased, "with a vocab.txt: keep case and accents (cased BERT vocabularies)");
   cmd->add_option("--out", c.out_dir, "run directory")->capture_default_str();
-  add_shape_flags(cmd, a.shape, "");
+  add_shape_flags(cmd, a.shape, " (without --init)");
   cmd->add_option("--dropout", a.shape.dropout, "hidden dropout")->capture_default_str();
   cmd->add_option("--max_seq_len", c.data_options.max_seq_len, "tokens per instance incl. [CLS]/[SEP]")
       ->capture_default_str();
@@ -164,6 +185,7 @@ void add_pretrain(CLI::App& app, PretrainArgs& a) {
 Status run_pretrain(PretrainArgs& a, const std::atomic<bool>* stop) {
   auto& c = a.config;
   if (a.cased) c.tokenizer.lowercase = false;
+  LOOM_RETURN_IF_ERROR(refuse_shape_with_init(a.shape, c.init));
   LOOM_RETURN_IF_ERROR(shape_to_config(a.shape, a.shape.dropout, &c.model));
   c.mlm = c.nsp = false;
   for (const std::string& o : split_commas(a.objective)) {
@@ -239,6 +261,7 @@ Status run_finetune(FinetuneArgs& a, const std::atomic<bool>* stop) {
   if (a.cased) c.tokenizer.lowercase = false;
   LOOM_ASSIGN_OR_RETURN(c.format, table_format(a.table));
   c.labels = split_commas(a.labels);
+  LOOM_RETURN_IF_ERROR(refuse_shape_with_init(a.shape, c.init));
   LOOM_RETURN_IF_ERROR(shape_to_config(a.shape, a.shape.dropout, &c.model));
   LOOM_RETURN_IF_ERROR(parse_matmul(a.matmul, &c.matmul));
   LOOM_ASSIGN_OR_RETURN(auto r, train::run_finetune(c, hooks_for(stop)));

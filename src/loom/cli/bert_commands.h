@@ -20,6 +20,7 @@ struct BertShapeArgs {
   std::string act = "gelu";
   std::string positions = "learned";
   bool pre_ln = false;
+  std::vector<const CLI::Option*> options;  // the shape flags, to refuse them next to --init
 };
 
 // Column and format flags shared by finetune, predict and eval.

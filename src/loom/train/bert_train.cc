@@ -97,8 +97,8 @@ Status BertPretrainConfig::validate() const {
   LOOM_RETURN_IF_ERROR(require_positive("eval_batches", eval_batches));
   LOOM_RETURN_IF_ERROR(require_positive("log_interval", log_interval));
   if (warmup_steps < 0 || warmup_steps >= max_steps)
-    return invalid_argument("warmup_steps is " + std::to_string(warmup_steps) + "; it must be in [0, max_steps = " +
-                            std::to_string(max_steps) + ")");
+    return invalid_argument("--warmup_steps is " + std::to_string(warmup_steps) +
+                            "; it must be at least 0 and below --steps (" + std::to_string(max_steps) + ")");
   if (data_options.max_seq_len < 8 || data_options.max_seq_len > model.max_position_embeddings)
     return invalid_argument("max_seq_len is " + std::to_string(data_options.max_seq_len) +
                             "; it must be in [8, max_position_embeddings = " +
@@ -226,8 +226,22 @@ PretrainEval evaluate_pretraining(models::BertForPreTraining& model, const std::
 StatusOr<BertPretrainResult> run_bert_pretraining(const BertPretrainConfig& config_in, bool resume,
                                                   const BertHooks& hooks) {
   BertPretrainConfig c = config_in;
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (!c.init.empty()) {
+    // Continued pretraining: the shape and the tokenizer are the directory's; dropout is ours.
+    if (!c.tokenizer.path.empty())
+      return invalid_argument("both --init ('" + c.init + "') and --tokenizer ('" + c.tokenizer.path +
+                              "') given; a pretrained directory brings its own tokenizer, drop --tokenizer");
+    LOOM_ASSIGN_OR_RETURN(io::BertDir dir, io::read_bert_dir(c.init));
+    const float dropout = c.model.hidden_dropout_prob;
+    c.model = dir.config;
+    c.model.hidden_dropout_prob = dropout;
+    tokenizer = std::move(dir.tokenizer);
+  }
   LOOM_RETURN_IF_ERROR(c.validate());
-  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, load_bert_tokenizer(c.tokenizer));
+  if (!tokenizer) {
+    LOOM_ASSIGN_OR_RETURN(tokenizer, load_bert_tokenizer(c.tokenizer));
+  }
   LOOM_ASSIGN_OR_RETURN(data::BertSpecialIds special, data::BertSpecialIds::from(*tokenizer));
   c.model.vocab_size = tokenizer->vocab_size();
   c.model.pad_token_id = special.pad;
@@ -265,6 +279,13 @@ StatusOr<BertPretrainResult> run_bert_pretraining(const BertPretrainConfig& conf
   models::BertForPreTraining model(c.model);
   Rng init_rng(static_cast<uint64_t>(c.seed));
   model.init_weights(init_rng);
+  if (!c.init.empty()) {
+    // The encoder must all be there; heads missing from the directory (a bare BertModel)
+    // keep their fresh initialisation.
+    LOOM_ASSIGN_OR_RETURN(int64_t n, io::load_bert_weights(c.init, model, "bert."));
+    say("initialised " + std::to_string(n) + " of " + std::to_string(model.named_parameters().size()) +
+        " tensors from '" + c.init + "'");
+  }
   auto [params, kinds] = trainable(model);
   optim::Optimizer optimizer(bert_adamw(c.weight_decay), params, kinds);
   const optim::LrSchedule schedule = linear_schedule(c.lr, c.warmup_steps, c.max_steps);

@@ -44,7 +44,11 @@ StatusOr<std::unique_ptr<Tokenizer>> load_bert_tokenizer(const TokenizerSpec& sp
 struct BertPretrainConfig {
   models::BertConfig model;  // vocab_size is taken from the tokenizer
   std::vector<std::string> data;
-  TokenizerSpec tokenizer;
+  TokenizerSpec tokenizer;  // empty with `init`
+  // A BERT directory (loom pretrain's, or Hugging Face's) to continue pretraining from, e.g. on
+  // in-domain text: its config (all but dropout) and tokenizer replace `model` and `tokenizer`;
+  // the optimizer and the learning-rate schedule start afresh.
+  std::string init;
   std::string out_dir = "bert-pretrained";
   bool mlm = true;
   bool nsp = true;
