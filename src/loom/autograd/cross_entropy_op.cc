@@ -31,8 +31,10 @@ Variable cross_entropy(Tape& tape, Variable& logits, const Tensor& targets) {
       Tensor dl = tape.empty({N});
       const float g = out.grad().f32()[0] / static_cast<float>(n_valid);
       for (int64_t n = 0; n < N; ++n) dl.f32()[n] = g;
-      kernels::cross_entropy_backward(tape.grad_of(logits).f32(), logits.value().f32(), lse.f32(),
-                                      targets.i32(), dl.f32(), N, V);
+      bool overwrite = false;
+      float* dlogits = tape.grad_to_write(logits, &overwrite).f32();
+      kernels::cross_entropy_backward(dlogits, logits.value().f32(), lse.f32(), targets.i32(), dl.f32(), N, V,
+                                      overwrite);
     });
   }
   return out;

@@ -2,6 +2,7 @@
 // the backward from the saved log-sum-exp (never stored).
 #include "loom/kernels/cross_entropy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -30,6 +31,12 @@ LOOM_MULTIVERSION void row_softmax_axpy(float* d, const float* x, float L, float
 #pragma omp simd
   for (int64_t i = 0; i < V; ++i) d[i] += g * exp_approx(x[i] - L);
 }
+
+// d = g * softmax(x): d is not read.
+LOOM_MULTIVERSION void row_softmax_scaled(float* d, const float* x, float L, float g, int64_t V) {
+#pragma omp simd
+  for (int64_t i = 0; i < V; ++i) d[i] = g * exp_approx(x[i] - L);
+}
 }  // namespace
 
 void cross_entropy_forward(float* losses, float* lse, const float* logits, const int32_t* targets,
@@ -46,15 +53,22 @@ void cross_entropy_forward(float* losses, float* lse, const float* logits, const
 }
 
 void cross_entropy_backward(float* dlogits, const float* logits, const float* lse,
-                            const int32_t* targets, const float* dlosses, int64_t N, int64_t V) {
+                            const int32_t* targets, const float* dlosses, int64_t N, int64_t V,
+                            bool overwrite) {
   if (use_reference())
-    return reference::cross_entropy_backward<float>(dlogits, logits, lse, targets, dlosses, N, V);
+    return reference::cross_entropy_backward<float>(dlogits, logits, lse, targets, dlosses, N, V, overwrite);
   parallel_for(N, [&](int64_t lo, int64_t hi) {
     for (int64_t n = lo; n < hi; ++n) {
-      if (targets[n] < 0) continue;
-      const float* x = logits + n * V;
       float* d = dlogits + n * V;
-      row_softmax_axpy(d, x, lse[n], dlosses[n], V);
+      if (targets[n] < 0) {
+        if (overwrite) std::fill(d, d + V, 0.0f);
+        continue;
+      }
+      const float* x = logits + n * V;
+      if (overwrite)
+        row_softmax_scaled(d, x, lse[n], dlosses[n], V);
+      else
+        row_softmax_axpy(d, x, lse[n], dlosses[n], V);
       d[targets[n]] -= dlosses[n];
     }
   });

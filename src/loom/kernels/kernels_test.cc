@@ -314,12 +314,16 @@ TEST(Kernels, CrossEntropyMatchesReference) {
     for (int64_t n = 0; n < N; ++n) targets[n] = static_cast<int32_t>((n * 7) % V);
     if (N > 2) targets[1] = -1;
     auto [r, o] = both_paths([&] {
-      Vec losses(N), lse(N), dlogits(N * V, 0.25f);
+      Vec losses(N), lse(N), dlogits(N * V, 0.25f), written(N * V, std::nanf(""));
       cross_entropy_forward(losses.data(), lse.data(), logits.data(), targets.data(), N, V);
       cross_entropy_backward(dlogits.data(), logits.data(), lse.data(), targets.data(), dl.data(), N, V);
-      return std::vector<Vec>{losses, lse, dlogits};
+      cross_entropy_backward(written.data(), logits.data(), lse.data(), targets.data(), dl.data(), N, V,
+                             /*overwrite=*/true);
+      return std::vector<Vec>{losses, lse, dlogits, written};
     });
     expect_close(r, o, 1e-5f, "cross_entropy");
+    // Overwriting equals accumulating onto 0.25 minus 0.25, and never reads the NaNs.
+    for (size_t i = 0; i < o[2].size(); ++i) ASSERT_NEAR(o[3][i], o[2][i] - 0.25f, 1e-5f) << i;
     if (N > 2) {
       EXPECT_EQ(r[0][1], 0.0f);
     }

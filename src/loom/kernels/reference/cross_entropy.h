@@ -26,9 +26,12 @@ void cross_entropy_forward(T* losses, T* lse, const T* logits, const int32_t* ta
 }
 
 // Accumulates into dlogits (N, V); dlosses (N) is the upstream gradient of each row's loss.
+// overwrite: dlogits holds garbage and is written (ignored rows become zero), not added to.
 template <typename T>
 void cross_entropy_backward(T* dlogits, const T* logits, const T* lse, const int32_t* targets,
-                            const T* dlosses, int64_t N, int64_t V) {
+                            const T* dlosses, int64_t N, int64_t V, bool overwrite = false) {
+  if (overwrite)
+    for (int64_t i = 0; i < N * V; ++i) dlogits[i] = T(0);
   for (int64_t n = 0; n < N; ++n) {
     if (targets[n] < 0) continue;
     for (int64_t i = 0; i < V; ++i) {
