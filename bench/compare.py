@@ -80,6 +80,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--configs", default="C1,C2,C3,decode")
     ap.add_argument("--envs", default="best,as-is")
+    ap.add_argument("--modes", default="", help="only these measurements, e.g. train-bf16 (default: all of each config)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=5, help="timed steps per measurement (median taken)")
     ap.add_argument("--warmup", type=int, default=2)
@@ -115,6 +116,8 @@ def main():
         for cname in a.configs.split(","):
             cfg = CONFIGS[cname]
             for mode in MODES[cname]:
+                if a.modes and mode not in a.modes.split(","):
+                    continue
                 loom_runs, torch_runs = [], []
                 base, loom_extra, torch_extra = split_mode(mode)
                 for _ in range(a.repeats):
