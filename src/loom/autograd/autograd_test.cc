@@ -204,5 +204,39 @@ TEST(Autograd, FirstGradientWriterOverwritesLaterOnesAdd) {
   }
 }
 
+TEST(Autograd, LazilyZeroedParameterGradientsMatchAFreshPass) {
+  // Optimizer::zero_grad leaves the old values in memory: the linears' first writers must
+  // overwrite them (beta 0), every other access must read zeros.
+  for (kernels::KernelPath path : {kernels::KernelPath::kOptimized, kernels::KernelPath::kReference}) {
+    kernels::KernelPath saved = kernels::kernel_path();
+    kernels::set_kernel_path(path);
+    TinyNet fresh, reused;
+    Arena arena;
+    Tape tape(&arena, true);
+    Variable l = fresh.loss(tape);
+    tape.backward(l);
+    tape.reset();
+    // Two passes pile up gradients in `reused`, then they are declared zero and a third runs.
+    for (int pass = 0; pass < 2; ++pass) {
+      Variable lr = reused.loss(tape);
+      tape.backward(lr);
+      tape.reset();
+    }
+    for (Variable* p : reused.params()) p->zero_grad_lazily();
+    Variable unused = Variable::parameter(Tensor::zeros({3}));
+    unused.mutable_grad() = Tensor::zeros({3});
+    for (int i = 0; i < 3; ++i) unused.mutable_grad().f32()[i] = 5.0f;
+    unused.zero_grad_lazily();
+    EXPECT_EQ(unused.grad().f32()[1], 0.0f);
+    Variable lr = reused.loss(tape);
+    tape.backward(lr);
+    std::vector<Variable*> a = fresh.params(), b = reused.params();
+    for (size_t k = 0; k < a.size(); ++k)
+      for (int64_t i = 0; i < a[k]->grad().numel(); ++i)
+        ASSERT_NEAR(b[k]->grad().f32()[i], a[k]->grad().f32()[i], 1e-6f) << "parameter " << k << " element " << i;
+    kernels::set_kernel_path(saved);
+  }
+}
+
 }  // namespace
 }  // namespace loom

@@ -25,14 +25,14 @@ Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, Weigh
   if (out.requires_grad()) {
     tape.record("linear.backward", out, [&tape, out, x, weight, bias, N, C, OC, layout, precision]() mutable {
       if (!out.has_grad()) return;
-      // x's gradient is written, not added to, when this is its first contribution.
-      bool overwrite_dx = false;
+      // Each gradient is written, not added to, when this is its first contribution (an
+      // activation's first, or a parameter's first since zero_grad).
+      bool overwrite_dx = false, overwrite_dw = false, overwrite_db = false;
       float* dx = x.requires_grad() ? tape.grad_to_write(x, &overwrite_dx).f32() : nullptr;
-      kernels::matmul_backward(dx,
-                               weight.requires_grad() ? tape.grad_of(weight).f32() : nullptr,
-                               bias.defined() && bias.requires_grad() ? tape.grad_of(bias).f32() : nullptr,
-                               out.grad().f32(), x.value().f32(), weight.value().f32(), N, C, OC, layout,
-                               precision, overwrite_dx);
+      float* dw = weight.requires_grad() ? tape.grad_to_write(weight, &overwrite_dw).f32() : nullptr;
+      float* db = bias.defined() && bias.requires_grad() ? tape.grad_to_write(bias, &overwrite_db).f32() : nullptr;
+      kernels::matmul_backward(dx, dw, db, out.grad().f32(), x.value().f32(), weight.value().f32(), N, C, OC, layout,
+                               precision, overwrite_dx, overwrite_dw, overwrite_db);
     });
   }
   return out;

@@ -43,7 +43,8 @@ Tensor& Tape::grad_of(Variable& v) {
 
 Tensor& Tape::grad_to_write(Variable& v, bool* overwrite) {
   LOOM_CHECK(v.requires_grad()) << "gradient requested for a variable that does not require one";
-  *overwrite = !v.is_parameter() && !v.has_grad();
+  if (v.is_parameter()) return v.grad_for_overwrite(overwrite);
+  *overwrite = !v.has_grad();
   if (*overwrite) {
     v.mutable_grad() = Tensor::empty_reusable(v.value().shape(), v.value().dtype(), arena_);
     return v.mutable_grad();

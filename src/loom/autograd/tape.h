@@ -47,9 +47,10 @@ class Tape {
   // it is their persistent heap gradient.
   Tensor& grad_of(Variable& v);
   // For a backward that writes its whole contribution to v's gradient in one pass (a GEMM
-  // with beta 0 or 1): if v has no gradient yet (and is not a parameter) it is created
-  // uninitialised and *overwrite is true, so the caller writes instead of adding and the
-  // zero fill and its read are skipped; otherwise this is grad_of(v) and *overwrite is false.
+  // with beta 0 or 1): if v has no gradient yet (an activation: created uninitialised in the
+  // arena) or its gradient is logically zero (a parameter after Optimizer::zero_grad), *overwrite
+  // is true, so the caller writes instead of adding and the zero fill and its read are
+  // skipped; otherwise this is grad_of(v) and *overwrite is false.
   Tensor& grad_to_write(Variable& v, bool* overwrite);
   // Keep every activation's gradient until reset() (for tests and debugging).
   void keep_activation_grads(bool keep) { keep_activation_grads_ = keep; }

@@ -14,6 +14,13 @@ Variable Variable::parameter(Tensor value) {
   return v;
 }
 
+Tensor& Variable::grad_for_overwrite(bool* overwrite) {
+  *overwrite = impl_->grad_stale || !impl_->grad.defined();
+  if (!impl_->grad.defined()) impl_->grad = Tensor::empty(impl_->value.shape(), impl_->value.dtype());
+  impl_->grad_stale = false;
+  return impl_->grad;
+}
+
 void Variable::ensure_grad() {
   if (!impl_->grad.defined()) impl_->grad = Tensor::zeros(impl_->value.shape(), impl_->value.dtype());
 }

@@ -29,8 +29,25 @@ class Variable {
   // Freezes (false) or unfreezes a parameter: ops then compute no gradient for it.
   void set_requires_grad(bool on) { impl_->requires_grad = on; }
   bool has_grad() const { return impl_ && impl_->grad.defined(); }
-  const Tensor& grad() const { return impl_->grad; }
-  Tensor& mutable_grad() { return impl_->grad; }
+  // The gradient. After zero_grad_lazily() it reads as zeros (the buffer is zeroed here, on
+  // the first access, unless a backward wrote it whole first: grad_for_overwrite).
+  const Tensor& grad() const {
+    if (impl_->grad_stale) impl_->zero_stale_grad();
+    return impl_->grad;
+  }
+  Tensor& mutable_grad() {
+    if (impl_->grad_stale) impl_->zero_stale_grad();
+    return impl_->grad;
+  }
+  // Declares the gradient zero without touching its memory (Optimizer::zero_grad): the first
+  // backward contribution can then write it instead of adding to a zero-filled buffer.
+  void zero_grad_lazily() {
+    if (impl_->grad.defined()) impl_->grad_stale = true;
+  }
+  // For a backward that writes its whole contribution in one pass: the gradient buffer
+  // (allocated if need be) and *overwrite = true if it is logically zero (its contents are
+  // garbage to be written, not read); otherwise the gradient as grad() and false.
+  Tensor& grad_for_overwrite(bool* overwrite);
   const std::vector<int64_t>& shape() const { return impl_->value.shape(); }
   bool same_as(const Variable& o) const { return impl_ == o.impl_; }
 
@@ -40,6 +57,11 @@ class Variable {
     Tensor grad;
     bool requires_grad = false;
     bool parameter = false;
+    bool grad_stale = false;  // grad is logically zero; its memory is not
+    void zero_stale_grad() {
+      grad.zero();
+      grad_stale = false;
+    }
   };
   std::shared_ptr<Impl> impl_;
 };

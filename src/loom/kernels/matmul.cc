@@ -108,9 +108,12 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t N, int64_t C, int64_t OC, WeightLayout layout,
-                     MatmulPrecision precision, bool overwrite_dinp) {
+                     MatmulPrecision precision, bool overwrite_dinp, bool overwrite_dweight,
+                     bool overwrite_dbias) {
   if (use_reference() && precision == MatmulPrecision::kF32) {
     if (dinp && overwrite_dinp) std::fill(dinp, dinp + N * C, 0.0f);
+    if (dweight && overwrite_dweight) std::fill(dweight, dweight + C * OC, 0.0f);
+    if (dbias && overwrite_dbias) std::fill(dbias, dbias + OC, 0.0f);
     reference::matmul_backward<float>(dinp, dweight, dbias, dout, inp, weight, N, C, OC, layout);
     return;
   }
@@ -119,10 +122,11 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
     gemm_in(precision, false, !outin, N, C, OC, 1.0f, dout, OC, weight, outin ? C : OC, overwrite_dinp ? 0.0f : 1.0f,
             dinp, C);
   if (dweight) {
+    const float beta = overwrite_dweight ? 0.0f : 1.0f;
     if (outin)
-      gemm_in(precision, true, false, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+      gemm_in(precision, true, false, OC, C, N, 1.0f, dout, OC, inp, C, beta, dweight, C);
     else
-      gemm_in(precision, true, false, C, OC, N, 1.0f, inp, C, dout, OC, 1.0f, dweight, OC);
+      gemm_in(precision, true, false, C, OC, N, 1.0f, inp, C, dout, OC, beta, dweight, OC);
   }
   if (dbias) {
     // Each thread owns a block of columns and sums rows in order: deterministic.
@@ -130,6 +134,7 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
     const int64_t n_blocks = (OC + kBlock - 1) / kBlock;
     parallel_for(n_blocks, [&](int64_t lo, int64_t hi) {
       const int64_t o0 = lo * kBlock, o1 = hi * kBlock < OC ? hi * kBlock : OC;
+      if (overwrite_dbias) std::fill(dbias + o0, dbias + o1, 0.0f);
       for (int64_t n = 0; n < N; ++n) {
         const float* d = dout + n * OC;
 #pragma omp simd

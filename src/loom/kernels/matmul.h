@@ -74,10 +74,11 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
                     int64_t C, int64_t OC, WeightLayout layout,
                     MatmulPrecision precision = MatmulPrecision::kF32);
 
-// Accumulates into dinp (N, C), dweight, dbias (OC); any may be null. overwrite_dinp: dinp
-// holds garbage and is written, not added to.
+// Accumulates into dinp (N, C), dweight, dbias (OC); any may be null. overwrite_*: that
+// buffer holds garbage and is written, not added to.
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t N, int64_t C, int64_t OC, WeightLayout layout,
-                     MatmulPrecision precision = MatmulPrecision::kF32, bool overwrite_dinp = false);
+                     MatmulPrecision precision = MatmulPrecision::kF32, bool overwrite_dinp = false,
+                     bool overwrite_dweight = false, bool overwrite_dbias = false);
 
 }  // namespace loom::kernels

@@ -69,7 +69,9 @@ void Optimizer::step(float lr, float grad_scale) {
 }
 
 void Optimizer::zero_grad() {
-  for (auto& [name, p] : params_) p.mutable_grad().zero();
+  // Lazily: the first backward writer of each gradient overwrites it (Variable::grad_for_overwrite);
+  // any other access sees zeros.
+  for (auto& [name, p] : params_) p.zero_grad_lazily();
 }
 
 std::vector<std::pair<std::string, Tensor>> Optimizer::state() const {
