@@ -17,12 +17,14 @@ Variable causal_attention(Tape& tape, Variable& qkv, int64_t n_head) {
   LOOM_CHECK_EQ(C % n_head, 0);
   Variable out(tape.empty({B, T, C}), tape.needs_grad({&qkv}));
   Tensor lse = tape.empty({B, n_head, T});
-  kernels::attention_forward(out.value().f32(), lse.f32(), qkv.value().f32(), B, T, C, n_head);
+  // The products run in the tape's matmul precision, like the linear layers'.
+  const kernels::MatmulPrecision precision = tape.matmul_precision();
+  kernels::attention_forward(out.value().f32(), lse.f32(), qkv.value().f32(), B, T, C, n_head, precision);
   if (out.requires_grad()) {
-    tape.record("causal_attention.backward", out, [&tape, out, qkv, lse, B, T, C, n_head]() mutable {
+    tape.record("causal_attention.backward", out, [&tape, out, qkv, lse, B, T, C, n_head, precision]() mutable {
       if (!out.has_grad()) return;
       kernels::attention_backward(tape.grad_of(qkv).f32(), out.grad().f32(), qkv.value().f32(),
-                                  out.value().f32(), lse.f32(), B, T, C, n_head);
+                                  out.value().f32(), lse.f32(), B, T, C, n_head, precision);
     });
   }
   return out;
@@ -42,10 +44,12 @@ Variable attention(Tape& tape, Variable& q, Variable& k, Variable& v, int64_t n_
   const kernels::AttentionMask mask{causal, key_mask.defined() ? key_mask.i32() : nullptr};
   Variable out(tape.empty({B, T, C}), tape.needs_grad({&q, &k, &v}));
   Tensor lse = tape.empty({B, n_head, T});
+  const kernels::MatmulPrecision precision = tape.matmul_precision();
   kernels::attention_forward(out.value().f32(), lse.f32(), q.value().f32(), k.value().f32(), v.value().f32(), C, B, T,
-                             C, n_head, mask);
+                             C, n_head, mask, precision);
   if (out.requires_grad()) {
-    tape.record("attention.backward", out, [&tape, out, q, k, v, lse, key_mask, causal, B, T, C, n_head]() mutable {
+    tape.record("attention.backward", out,
+                [&tape, out, q, k, v, lse, key_mask, causal, B, T, C, n_head, precision]() mutable {
       if (!out.has_grad()) return;
       // Every input gets a gradient buffer (an unused one stays zero).
       const kernels::AttentionMask m{causal, key_mask.defined() ? key_mask.i32() : nullptr};
@@ -60,7 +64,7 @@ Variable attention(Tape& tape, Variable& q, Variable& k, Variable& v, int64_t n_
         if (!dv) dv = scratch.f32();
       }
       kernels::attention_backward(dq, dk, dv, out.grad().f32(), q.value().f32(), k.value().f32(), v.value().f32(), C,
-                                  out.value().f32(), lse.f32(), B, T, C, n_head, m);
+                                  out.value().f32(), lse.f32(), B, T, C, n_head, m, precision);
     });
   }
   return out;

@@ -240,6 +240,26 @@ TEST(Kernels, AttentionMatchesReference) {
   }
 }
 
+// bf16 products: the optimized path against the fp32 reference within bf16's rounding, and
+// visibly not the fp32 computation (the precision reaches the GEMMs).
+TEST(Kernels, Bf16AttentionIsCloseToFp32) {
+  for (auto [B, T, C, NH] : std::vector<std::array<int64_t, 4>>{{2, 7, 12, 3}, {1, 150, 32, 2}}) {
+    Vec qkv = rnd(B * T * 3 * C, 31), dout = rnd(B * T * C, 32);
+    auto run = [&](MatmulPrecision p) {
+      Vec out(B * T * C), lse(B * NH * T), dqkv(B * T * 3 * C, 0.5f);
+      attention_forward(out.data(), lse.data(), qkv.data(), B, T, C, NH, p);
+      attention_backward(dqkv.data(), dout.data(), qkv.data(), out.data(), lse.data(), B, T, C, NH, p);
+      return std::vector<Vec>{out, lse, dqkv};
+    };
+    auto [r, o] = both_paths([&] { return run(MatmulPrecision::kBF16); });  // the reference is fp32
+    expect_close(r, o, 2e-2f, "bf16 attention");
+    auto [unused, f] = both_paths([&] { return run(MatmulPrecision::kF32); });
+    double differ = 0;
+    for (size_t i = 0; i < f[0].size(); ++i) differ = std::max(differ, static_cast<double>(std::abs(f[0][i] - o[0][i])));
+    EXPECT_GT(differ, 1e-5) << "bf16 attention computed exactly the fp32 result";
+  }
+}
+
 // Bidirectional and causal attention with a key padding mask on separate q, k, v tensors
 // (row stride C): right padding, a hole in the middle, and a batch whose keys are all masked.
 TEST(Kernels, MaskedAttentionMatchesReference) {
