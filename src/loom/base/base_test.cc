@@ -235,3 +235,28 @@ TEST(Threads, DynamicVisitsEveryItemAndConcurrentCallersBothFinish) {
   EXPECT_EQ(a.load(), 53 * 300);
   EXPECT_EQ(b.load(), 37 * 300);
 }
+
+#include <cstdint>
+#include <cstring>
+
+#include "loom/base/memory.h"
+
+namespace loom {
+namespace {
+
+TEST(Memory, SmallBlocksAre64ByteAlignedLargeOnesHugePageAligned) {
+  for (size_t bytes : {size_t{0}, size_t{1}, size_t{1000}, (size_t{4} << 20) - 1, size_t{4} << 20, size_t{9} << 20}) {
+    void* p = allocate_aligned(bytes);
+    ASSERT_NE(p, nullptr) << bytes;
+    const auto addr = reinterpret_cast<uintptr_t>(p);
+    EXPECT_EQ(addr % 64, 0u) << bytes;
+    if (bytes >= (size_t{4} << 20)) {
+      EXPECT_EQ(addr % (size_t{2} << 20), 0u) << bytes;
+    }
+    if (bytes > 0) std::memset(p, 0x5a, bytes);  // the whole block is usable
+    free_aligned(p);
+  }
+}
+
+}  // namespace
+}  // namespace loom

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "loom/base/check.h"
+#include "loom/base/memory.h"
 
 namespace loom {
 
@@ -12,10 +13,10 @@ constexpr size_t kAlign = 64;
 size_t round_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 }  // namespace
 
-void Arena::FreeDeleter::operator()(void* p) const { std::free(p); }
+void Arena::FreeDeleter::operator()(void* p) const { free_aligned(p); }
 
 Arena::Block Arena::allocate_block(size_t bytes) {
-  void* p = std::aligned_alloc(kAlign, round_up(bytes == 0 ? kAlign : bytes));
+  void* p = allocate_aligned(round_up(bytes == 0 ? kAlign : bytes));
   LOOM_CHECK(p != nullptr) << "out of memory allocating " << bytes << " bytes";
   return Block(static_cast<uint8_t*>(p));
 }

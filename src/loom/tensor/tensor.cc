@@ -4,11 +4,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "loom/base/memory.h"
+
 namespace loom {
 
 Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
   size_t alloc = (nbytes + 63) / 64 * 64;
-  data_ = std::aligned_alloc(64, alloc == 0 ? 64 : alloc);
+  data_ = allocate_aligned(alloc == 0 ? 64 : alloc);
   LOOM_CHECK(data_ != nullptr) << "out of memory allocating " << nbytes << " bytes";
   std::memset(data_, 0, alloc == 0 ? 64 : alloc);
 }
@@ -21,7 +23,7 @@ Storage::Storage(Arena* arena, size_t nbytes, bool reusable)
       reusable_(reusable) {}
 
 Storage::~Storage() {
-  if (!arena_) std::free(data_);
+  if (!arena_) free_aligned(data_);
 }
 
 namespace {
