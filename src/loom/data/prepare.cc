@@ -204,7 +204,19 @@ StatusOr<PrepareResult> prepare_corpus(const Tokenizer& tokenizer, const Prepare
         }
         const bool crosses_val = done < val_start && done + limit > val_start;
         if (crosses_val) {
-          size_t cut = safe_cut(carry, static_cast<size_t>(val_start - done));
+          const size_t at = static_cast<size_t>(val_start - done);
+          size_t cut = safe_cut(carry, at);
+          if (cut >= limit && !in_val && eof && limit == carry.size()) {
+            // No safe cut before the boundary, and this chunk, still train, runs to the end of
+            // the file (e.g. WikiText, whose lines all start with a space, read whole): cut after the
+            // last newline before the boundary, else at it, on a character start. The seam's
+            // ids may differ from whole-text encoding, which a train/val boundary can afford;
+            // keeping it all in train would leave this file's share of validation empty.
+            // (Otherwise validation starts after this chunk, at a safe cut.)
+            const size_t nl = carry.rfind('\n', at - 1);
+            cut = nl != std::string::npos ? nl + 1 : at;
+            while (cut < carry.size() && (static_cast<unsigned char>(carry[cut]) & 0xC0) == 0x80) ++cut;
+          }
           if (cut < limit) limit = cut;
         }
         const bool last = eof && limit == carry.size();

@@ -129,6 +129,29 @@ TEST(Prepare, StreamingEqualsWholeTextEncoding) {
   EXPECT_TRUE(file_exists(join_path(o.out_dir, "tokenizer.json")));
 }
 
+// Text with no safe cut point anywhere (every line starts with a space, as in WikiText)
+// still gets its validation split, cut after the last newline before the boundary.
+TEST(Prepare, ValidationSplitWithoutSafeCutPoints) {
+  const std::string dir = temp_dir("prep_nosafe");
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += " = heading " + std::to_string(i) + " = \n the text of it , line " + std::to_string(i) + " \n";
+  const std::string in = join_path(dir, "in.txt");
+  ASSERT_TRUE(write_file_atomic(in, text).ok());
+  CharTokenizer tok = CharTokenizer::train(text).value();
+  for (size_t chunk : {size_t{64}, size_t{1} << 20}) {
+    PrepareOptions o;
+    o.inputs = {in};
+    o.out_dir = join_path(dir, "out" + std::to_string(chunk));
+    o.val_fraction = 0.2;
+    o.chunk_bytes = chunk;
+    auto r = prepare_corpus(tok, o);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_EQ(r->train_tokens + r->val_tokens, text.size());
+    EXPECT_NEAR(static_cast<double>(r->val_tokens) / static_cast<double>(text.size()), 0.2, 0.03) << chunk;
+    EXPECT_EQ(read_prepared(o.out_dir), tok.encode(text).value());
+  }
+}
+
 // With byte-level BPE the chunk cuts matter: a cut inside a pre-token (e.g. between the two
 // newlines of "\n\n", or inside a whitespace run) would change the ids. Whatever the chunk
 // size, the shards must hold exactly the ids of the whole text.
