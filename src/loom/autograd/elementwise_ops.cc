@@ -1,6 +1,8 @@
 // add: y = a + b, so da += dy and db += dy.
 // dropout: y = x * m / (1 - p) with m_i = [u(seed, i) >= p]; the backward recomputes m
 // from the seed instead of storing a mask.
+#include <cstring>
+
 #include "loom/autograd/ops.h"
 #include "loom/base/profile.h"
 #include "loom/kernels/elementwise.h"
@@ -16,8 +18,16 @@ Variable add(Tape& tape, Variable& a, Variable& b) {
   if (out.requires_grad()) {
     tape.record("add.backward", out, [&tape, out, a, b, n]() mutable {
       if (!out.has_grad()) return;
-      if (a.requires_grad()) kernels::accumulate(tape.grad_of(a).f32(), out.grad().f32(), n);
-      if (b.requires_grad()) kernels::accumulate(tape.grad_of(b).f32(), out.grad().f32(), n);
+      // An input's first gradient is a copy of out's, not a zero fill plus an addition.
+      for (Variable* in : {&a, &b}) {
+        if (!in->requires_grad()) continue;
+        bool overwrite = false;
+        float* d = tape.grad_to_write(*in, &overwrite).f32();
+        if (overwrite)
+          std::memcpy(d, out.grad().f32(), static_cast<size_t>(n) * sizeof(float));
+        else
+          kernels::accumulate(d, out.grad().f32(), n);
+      }
     });
   }
   return out;

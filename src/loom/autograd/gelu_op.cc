@@ -18,10 +18,12 @@ Variable gelu(Tape& tape, Variable& x, GeluForm form) {
   if (out.requires_grad()) {
     tape.record("gelu.backward", out, [&tape, out, x, n, form]() mutable {
       if (!out.has_grad()) return;
+      bool overwrite = false;  // x's first gradient is written, not added to a zero fill
+      float* dx = tape.grad_to_write(x, &overwrite).f32();
       if (form == GeluForm::kErf)
-        kernels::gelu_erf_backward(tape.grad_of(x).f32(), x.value().f32(), out.grad().f32(), n);
+        kernels::gelu_erf_backward(dx, x.value().f32(), out.grad().f32(), n, overwrite);
       else
-        kernels::gelu_backward(tape.grad_of(x).f32(), x.value().f32(), out.grad().f32(), n);
+        kernels::gelu_backward(dx, x.value().f32(), out.grad().f32(), n, overwrite);
     });
   }
   return out;

@@ -23,13 +23,15 @@ LOOM_MULTIVERSION void gelu_forward_chunk(float* out, const float* inp, int64_t 
   }
 }
 
+// The derivative times dout, added to dinp (or written, overwrite).
+template <bool kOverwrite>
 LOOM_MULTIVERSION void gelu_backward_chunk(float* dinp, const float* inp, const float* dout, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const float x = inp[i];
     const float t = tanh_approx(kK * (x + 0.044715f * x * x * x));
     const float d = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kK * (1.0f + 3.0f * 0.044715f * x * x);
-    dinp[i] += d * dout[i];
+    dinp[i] = (kOverwrite ? 0.0f : dinp[i]) + d * dout[i];
   }
 }
 constexpr float kRsqrt2 = 0.7071067811865476f, kRsqrt2Pi = 0.3989422804014327f;
@@ -39,11 +41,13 @@ LOOM_MULTIVERSION void gelu_erf_forward_chunk(float* out, const float* inp, int6
   for (int64_t i = 0; i < n; ++i) out[i] = 0.5f * inp[i] * (1.0f + erf_approx(inp[i] * kRsqrt2));
 }
 
+template <bool kOverwrite>
 LOOM_MULTIVERSION void gelu_erf_backward_chunk(float* dinp, const float* inp, const float* dout, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const float x = inp[i];
-    dinp[i] += (0.5f * (1.0f + erf_approx(x * kRsqrt2)) + x * kRsqrt2Pi * exp_approx(-0.5f * x * x)) * dout[i];
+    dinp[i] = (kOverwrite ? 0.0f : dinp[i]) +
+              (0.5f * (1.0f + erf_approx(x * kRsqrt2)) + x * kRsqrt2Pi * exp_approx(-0.5f * x * x)) * dout[i];
   }
 }
 
@@ -71,9 +75,14 @@ void gelu_erf_forward(float* out, const float* inp, int64_t n) {
   chunked(n, [&](int64_t c, int64_t len) { gelu_erf_forward_chunk(out + c, inp + c, len); });
 }
 
-void gelu_erf_backward(float* dinp, const float* inp, const float* dout, int64_t n) {
-  if (use_reference()) return reference::gelu_erf_backward<float>(dinp, inp, dout, n);
-  chunked(n, [&](int64_t c, int64_t len) { gelu_erf_backward_chunk(dinp + c, inp + c, dout + c, len); });
+void gelu_erf_backward(float* dinp, const float* inp, const float* dout, int64_t n, bool overwrite) {
+  if (use_reference()) return reference::gelu_erf_backward<float>(dinp, inp, dout, n, overwrite);
+  chunked(n, [&](int64_t c, int64_t len) {
+    if (overwrite)
+      gelu_erf_backward_chunk<true>(dinp + c, inp + c, dout + c, len);
+    else
+      gelu_erf_backward_chunk<false>(dinp + c, inp + c, dout + c, len);
+  });
 }
 
 void tanh_forward(float* out, const float* inp, int64_t n) {
@@ -94,11 +103,16 @@ void gelu_forward(float* out, const float* inp, int64_t n) {
   }, kChunk);
 }
 
-void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n) {
-  if (use_reference()) return reference::gelu_backward<float>(dinp, inp, dout, n);
+void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n, bool overwrite) {
+  if (use_reference()) return reference::gelu_backward<float>(dinp, inp, dout, n, overwrite);
   parallel_for(n, [&](int64_t lo, int64_t hi) {
-    for (int64_t c = lo; c < hi; c += kChunk)
-      gelu_backward_chunk(dinp + c, inp + c, dout + c, c + kChunk < hi ? kChunk : hi - c);
+    for (int64_t c = lo; c < hi; c += kChunk) {
+      const int64_t len = c + kChunk < hi ? kChunk : hi - c;
+      if (overwrite)
+        gelu_backward_chunk<true>(dinp + c, inp + c, dout + c, len);
+      else
+        gelu_backward_chunk<false>(dinp + c, inp + c, dout + c, len);
+    }
   }, kChunk);
 }
 

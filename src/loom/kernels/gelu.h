@@ -6,12 +6,12 @@
 namespace loom::kernels {
 
 void gelu_forward(float* out, const float* inp, int64_t n);
-// Accumulates into dinp.
-void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n);
+// Accumulates into dinp; overwrite: dinp holds garbage and is written, not added to.
+void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n, bool overwrite = false);
 
 void gelu_erf_forward(float* out, const float* inp, int64_t n);
-// Accumulates into dinp.
-void gelu_erf_backward(float* dinp, const float* inp, const float* dout, int64_t n);
+// Accumulates into dinp (overwrite: written, as above).
+void gelu_erf_backward(float* dinp, const float* inp, const float* dout, int64_t n, bool overwrite = false);
 
 void tanh_forward(float* out, const float* inp, int64_t n);
 // From the saved output; accumulates into dinp.

@@ -190,19 +190,23 @@ TEST(Kernels, GeluMatchesReference) {
   for (int64_t n : {1, 17, 10000}) {
     Vec x = rnd(n, 9, 3.0f), dout = rnd(n, 10);
     auto [r, o] = both_paths([&] {
-      Vec out(n), dx(n, 1.0f);
+      Vec out(n), dx(n, 1.0f), wx(n, std::nanf(""));
       gelu_forward(out.data(), x.data(), n);
       gelu_backward(dx.data(), x.data(), dout.data(), n);
-      return std::vector<Vec>{out, dx};
+      gelu_backward(wx.data(), x.data(), dout.data(), n, /*overwrite=*/true);
+      for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(wx[i], dx[i] - 1.0f, 1e-5f) << i;
+      return std::vector<Vec>{out, dx, wx};
     });
     expect_close(r, o, 2e-6f, "gelu");
     auto [re, oe] = both_paths([&] {
-      Vec out(n), dx(n, 1.0f), t(n), dt(n, -1.0f);
+      Vec out(n), dx(n, 1.0f), t(n), dt(n, -1.0f), wx(n, std::nanf(""));
       gelu_erf_forward(out.data(), x.data(), n);
       gelu_erf_backward(dx.data(), x.data(), dout.data(), n);
+      gelu_erf_backward(wx.data(), x.data(), dout.data(), n, /*overwrite=*/true);
+      for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(wx[i], dx[i] - 1.0f, 1e-5f) << i;
       tanh_forward(t.data(), x.data(), n);
       tanh_backward(dt.data(), t.data(), dout.data(), n);
-      return std::vector<Vec>{out, dx, t, dt};
+      return std::vector<Vec>{out, dx, t, dt, wx};
     });
     expect_close(re, oe, 2e-6f, "gelu (erf) and tanh");
   }

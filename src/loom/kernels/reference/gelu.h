@@ -21,7 +21,9 @@ void gelu_forward(T* out, const T* inp, int64_t n) {
 
 // Accumulates into dinp.
 template <typename T>
-void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t n) {
+void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t n, bool overwrite = false) {
+  if (overwrite)
+    for (int64_t i = 0; i < n; ++i) dinp[i] = T(0);
   const T k = static_cast<T>(0.7978845608028654);
   for (int64_t i = 0; i < n; ++i) {
     T x = inp[i];
@@ -39,7 +41,9 @@ void gelu_erf_forward(T* out, const T* inp, int64_t n) {
 
 // Accumulates into dinp.
 template <typename T>
-void gelu_erf_backward(T* dinp, const T* inp, const T* dout, int64_t n) {
+void gelu_erf_backward(T* dinp, const T* inp, const T* dout, int64_t n, bool overwrite = false) {
+  if (overwrite)
+    for (int64_t i = 0; i < n; ++i) dinp[i] = T(0);
   const T r = static_cast<T>(0.7071067811865476), c = static_cast<T>(0.3989422804014327);  // 1/sqrt(2 pi)
   for (int64_t i = 0; i < n; ++i) {
     const T x = inp[i];
