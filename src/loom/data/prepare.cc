@@ -80,6 +80,14 @@ struct Piece {
 
 }  // namespace
 
+namespace {
+// i, or the first position after it that starts a UTF-8 character (or the end).
+size_t char_start(std::string_view text, size_t i) {
+  while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+  return i;
+}
+}  // namespace
+
 size_t safe_cut(std::string_view text, size_t max) {
   if (max >= text.size()) return text.size();
   // A lone '\n' between two ASCII non-space characters: GPT-2-style pre-tokenizers give it a
@@ -199,8 +207,7 @@ StatusOr<PrepareResult> prepare_corpus(const Tokenizer& tokenizer, const Prepare
           // No safe cut point yet: read more, unless a single line has grown past 16 chunks
           // (then cut anyway; tokens at that one seam may differ from whole-text encoding).
           if (carry.size() < 16 * o.chunk_bytes) continue;
-          limit = o.chunk_bytes;
-          while (limit < carry.size() && (static_cast<unsigned char>(carry[limit]) & 0xC0) == 0x80) ++limit;
+          limit = char_start(carry, o.chunk_bytes);
         }
         const bool crosses_val = done < val_start && done + limit > val_start;
         if (crosses_val) {
@@ -214,8 +221,7 @@ StatusOr<PrepareResult> prepare_corpus(const Tokenizer& tokenizer, const Prepare
             // keeping it all in train would leave this file's share of validation empty.
             // (Otherwise validation starts after this chunk, at a safe cut.)
             const size_t nl = carry.rfind('\n', at - 1);
-            cut = nl != std::string::npos ? nl + 1 : at;
-            while (cut < carry.size() && (static_cast<unsigned char>(carry[cut]) & 0xC0) == 0x80) ++cut;
+            cut = char_start(carry, nl != std::string::npos ? nl + 1 : at);
           }
           if (cut < limit) limit = cut;
         }

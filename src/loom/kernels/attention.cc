@@ -130,15 +130,6 @@ LOOM_MULTIVERSION void softmax_grad_rows(float* S, float* dP, int64_t ld, int64_
   }
 }
 
-// A GEMM in the attention's product precision.
-void mm(bool bf16, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-        const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  if (bf16)
-    gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  else
-    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-
 // The keys a block of query rows [r0, r0 + rb) sees at most.
 int64_t block_width(bool causal, int64_t r0, int64_t rb, int64_t kend) {
   return causal && r0 + rb < kend ? r0 + rb : kend;
@@ -148,7 +139,7 @@ int64_t block_width(bool causal, int64_t r0, int64_t rb, int64_t kend) {
 // a time. q, k, v rows at stride ld; out rows at stride C; lse and key_mask have T entries.
 void attention_forward_head(float* out, float* lse, const float* q, const float* k, const float* v, int64_t ld,
                             int64_t T, int64_t C, int64_t HS, float scale, bool causal, const int32_t* key_mask,
-                            float* S, bool bf16) {
+                            float* S, MatmulPrecision precision) {
   const int64_t kend = keys_end(key_mask, T);
   for (int64_t r0 = 0; r0 < T; r0 += kRowBlock) {
     const int64_t rb = T - r0 < kRowBlock ? T - r0 : kRowBlock, w = block_width(causal, r0, rb, kend);
@@ -159,9 +150,9 @@ void attention_forward_head(float* out, float* lse, const float* q, const float*
       }
       continue;
     }
-    mm(bf16, false, true, rb, w, HS, scale, q + r0 * ld, ld, k, ld, 0.0f, S, w);
+    gemm_in(precision, false, true, rb, w, HS, scale, q + r0 * ld, ld, k, ld, 0.0f, S, w);
     softmax_rows(S, w, rb, r0, w, causal, key_mask, lse + r0);
-    mm(bf16, false, false, rb, HS, w, 1.0f, S, w, v, ld, 0.0f, out + r0 * C, C);
+    gemm_in(precision, false, false, rb, HS, w, 1.0f, S, w, v, ld, 0.0f, out + r0 * C, C);
   }
 }
 
@@ -170,18 +161,18 @@ void attention_forward_head(float* out, float* lse, const float* q, const float*
 void attention_backward_head(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                              const float* v, int64_t ld, const float* out, const float* lse, int64_t T, int64_t C,
                              int64_t HS, float scale, bool causal, const int32_t* key_mask, float* S, float* dP,
-                             float* D, bool bf16) {
+                             float* D, MatmulPrecision precision) {
   const int64_t kend = keys_end(key_mask, T);
   for (int64_t t = 0; t < T; ++t) D[t] = dot(dout + t * C, out + t * C, HS);
   for (int64_t r0 = 0; r0 < T; r0 += kRowBlock) {
     const int64_t rb = T - r0 < kRowBlock ? T - r0 : kRowBlock, w = block_width(causal, r0, rb, kend);
     if (w == 0) continue;
-    mm(bf16, false, true, rb, w, HS, scale, q + r0 * ld, ld, k, ld, 0.0f, S, w);
-    mm(bf16, false, true, rb, w, HS, 1.0f, dout + r0 * C, C, v, ld, 0.0f, dP, w);
+    gemm_in(precision, false, true, rb, w, HS, scale, q + r0 * ld, ld, k, ld, 0.0f, S, w);
+    gemm_in(precision, false, true, rb, w, HS, 1.0f, dout + r0 * C, C, v, ld, 0.0f, dP, w);
     softmax_grad_rows(S, dP, w, rb, r0, w, causal, key_mask, lse + r0, D + r0);
-    mm(bf16, false, false, rb, HS, w, scale, dP, w, k, ld, 1.0f, dq + r0 * ld, ld);
-    mm(bf16, true, false, w, HS, rb, scale, dP, w, q + r0 * ld, ld, 1.0f, dk, ld);
-    mm(bf16, true, false, w, HS, rb, 1.0f, S, w, dout + r0 * C, C, 1.0f, dv, ld);
+    gemm_in(precision, false, false, rb, HS, w, scale, dP, w, k, ld, 1.0f, dq + r0 * ld, ld);
+    gemm_in(precision, true, false, w, HS, rb, scale, dP, w, q + r0 * ld, ld, 1.0f, dk, ld);
+    gemm_in(precision, true, false, w, HS, rb, 1.0f, S, w, dout + r0 * C, C, 1.0f, dv, ld);
   }
 }
 
@@ -190,7 +181,6 @@ void attention_backward_head(float* dq, float* dk, float* dv, const float* dout,
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t ld, int64_t B,
                        int64_t T, int64_t C, int64_t NH, AttentionMask mask, MatmulPrecision precision) {
   if (use_reference()) return reference::attention_forward<float>(out, lse, q, k, v, ld, B, T, C, NH, mask);
-  const bool bf16 = precision == MatmulPrecision::kBF16;
   const int64_t HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
@@ -198,7 +188,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
     for (int64_t bh = lo; bh < hi; ++bh) {
       const int64_t b = bh / NH, h = bh % NH, at = b * T * ld + h * HS;
       attention_forward_head(out + b * T * C + h * HS, lse + bh * T, q + at, k + at, v + at, ld, T, C, HS, scale,
-                             mask.causal, mask.key_mask ? mask.key_mask + b * T : nullptr, S.data(), bf16);
+                             mask.causal, mask.key_mask ? mask.key_mask + b * T : nullptr, S.data(), precision);
     }
   });
 }
@@ -208,7 +198,6 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         int64_t C, int64_t NH, AttentionMask mask, MatmulPrecision precision) {
   if (use_reference())
     return reference::attention_backward<float>(dq, dk, dv, dout, q, k, v, ld, out, lse, B, T, C, NH, mask);
-  const bool bf16 = precision == MatmulPrecision::kBF16;
   const int64_t HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
@@ -217,7 +206,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
       const int64_t b = bh / NH, h = bh % NH, at = b * T * ld + h * HS;
       attention_backward_head(dq + at, dk + at, dv + at, dout + b * T * C + h * HS, q + at, k + at, v + at, ld,
                               out + b * T * C + h * HS, lse + bh * T, T, C, HS, scale, mask.causal,
-                              mask.key_mask ? mask.key_mask + b * T : nullptr, S.data(), dP.data(), D.data(), bf16);
+                              mask.key_mask ? mask.key_mask + b * T : nullptr, S.data(), dP.data(), D.data(), precision);
     }
   });
 }

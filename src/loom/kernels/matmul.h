@@ -31,6 +31,10 @@ bool parse_matmul_precision(std::string_view name, MatmulPrecision* out);
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
                const float* bias = nullptr);
+// gemm or gemm_bf16 by `precision` (the linear layers' and attention's products).
+void gemm_in(MatmulPrecision precision, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+             const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+             const float* bias = nullptr);
 // True if this CPU has AVX512-BF16 (and AVX512-BW/VL), so gemm_bf16 takes its fast path.
 bool cpu_has_avx512_bf16();
 // True if this CPU has AMX-BF16 tiles and the OS granted their use; gemm_bf16 then runs on
