@@ -170,22 +170,23 @@ LOOM_BF16_TARGET void scatter_lines_as_pairs(uint32_t* dst, int64_t stride, cons
   }
 }
 
-// Packs op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into strips of kNr columns: strip s holds
-// kp_count x kNr pair words. Columns past nc and the odd k past kc are zero.
-// kp_rows >= (kc + 1) / 2 pair rows per strip; the rows past the data are zero.
+// Packs op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into strips of `width` (16 or 32) columns: strip s
+// holds kp_rows x width pair words, pair row kp at word kp * width. Strips cover nc rounded up
+// to a multiple of 32 columns; columns past nc, the odd k past kc and the pair rows past
+// (kc + 1) / 2 (kp_rows may be larger) are zero.
 LOOM_BF16_TARGET void pack_b(uint32_t* dst, bool trans_b, const float* B, int64_t ldb, int64_t p0, int64_t kc,
-                             int64_t j0, int64_t nc, int64_t kp_rows) {
-  const int64_t kp_count = (kc + 1) / 2;
-  for (int64_t s = 0; s * kNr < nc; ++s) {
-    uint32_t* strip = dst + s * kp_rows * kNr;
+                             int64_t j0, int64_t nc, int64_t kp_rows, int64_t width) {
+  const int64_t kp_count = (kc + 1) / 2, nc_pad = (nc + 31) / 32 * 32;
+  for (int64_t s = 0; s * width < nc_pad; ++s) {
+    uint32_t* strip = dst + s * kp_rows * width;
     if (kp_rows > kp_count)
-      std::memset(strip + kp_count * kNr, 0, static_cast<size_t>((kp_rows - kp_count) * kNr) * sizeof(uint32_t));
-    const int64_t js = j0 + s * kNr, cols = nc - s * kNr < kNr ? nc - s * kNr : kNr;
+      std::memset(strip + kp_count * width, 0, static_cast<size_t>((kp_rows - kp_count) * width) * sizeof(uint32_t));
+    const int64_t js = j0 + s * width, cols = nc - s * width < width ? nc - s * width : width;
     if (!trans_b) {  // B[k * ldb + j]: two rows of k, 16 columns at a time
       for (int64_t kp = 0; kp < kp_count; ++kp) {
         const int64_t k = p0 + 2 * kp;
         const bool has_odd = 2 * kp + 1 < kc;
-        for (int64_t h = 0; h < 2; ++h) {
+        for (int64_t h = 0; h < width / 16; ++h) {
           const int64_t n = cols - 16 * h;
           __m512i w = _mm512_setzero_si512();
           if (n > 0) {
@@ -193,11 +194,11 @@ LOOM_BF16_TARGET void pack_b(uint32_t* dst, bool trans_b, const float* B, int64_
             const __m256i y = has_odd ? load_bf16x16(B + (k + 1) * ldb + js + 16 * h, n) : _mm256_setzero_si256();
             w = interleave_pairs(x, y);
           }
-          _mm512_storeu_si512(strip + kp * kNr + 16 * h, w);
+          _mm512_storeu_si512(strip + kp * width + 16 * h, w);
         }
       }
     } else {  // B[j * ldb + k]: each column is contiguous along k
-      scatter_lines_as_pairs(strip, kNr, B + js * ldb + p0, ldb, kNr, cols, kc);
+      scatter_lines_as_pairs(strip, width, B + js * ldb + p0, ldb, width, cols > 0 ? cols : 0, kc);
     }
   }
 }
@@ -279,16 +280,20 @@ thread_local PackBuffers t_pack;
 
 // ---- AMX (Advanced Matrix Extensions) path ----------------------------------------
 // TDPBF16PS multiplies a 16 x 32 bf16 tile of A by a 32 x 16 bf16 tile of B (stored as 16
-// rows of 16 pair words, the same pair layout as pack_b's strips) into a 16 x 16 fp32
-// tile: 8,192 multiply-adds per instruction. A 32 x 32 block of C uses four accumulator
-// tiles, two A tiles and two B tiles (all eight). op(A) is packed as bf16 rows (pair words
-// along k), padded to 32 rows and to a multiple of 16 pairs.
+// rows of 16 pair words, the pair layout of pack_b's strips) into a 16 x 16 fp32 tile: 8,192
+// multiply-adds per instruction. A 32 x 32 block of C uses four accumulator tiles, two A
+// tiles and two B tiles (all eight). Both operands are packed so that every tile the loop
+// loads is 1 KiB of contiguous memory: op(A) in 16-row by 16-pair tiles (pack_a_tiles), op(B)
+// in strips 16 columns wide. Tile loads, not products, bound this loop here (4 products alone
+// run at ~2,200 GFLOP/s per core, with their 4 loads at 600-800); strided tiles (rows kpp
+// words apart) loaded ~25% slower than contiguous ones in a micro-benchmark.
 
 #define LOOM_AMX_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
 
 constexpr int64_t kAmxKc = 1024;               // k per block (512 pairs)
 constexpr int64_t kAmxMc = 256;                // rows of A per packed block
 constexpr int64_t kAmxNc = 512;                // columns of B per packed block
+constexpr int64_t kAmxNr = 16;                 // columns per packed B strip (one tile wide)
 
 struct alignas(64) TileConfig {
   uint8_t palette_id = 1;
@@ -298,22 +303,26 @@ struct alignas(64) TileConfig {
   uint8_t rows[16] = {};
 };
 
-// op(A) rows [i0, i0 + mc) x k [p0, p0 + kc) as rows of kpp pair words, rows padded to a
-// multiple of 32; everything past the data is zero.
-LOOM_AMX_TARGET void pack_a_rows(uint32_t* dst, bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t mc,
-                                 int64_t p0, int64_t kc, int64_t kpp) {
-  const int64_t mc_pad = (mc + 31) / 32 * 32, kp_count = (kc + 1) / 2;
-  // Both branches write whole rows of kpp words for the rows they cover (kpp is kp_count
-  // rounded up to 16, past the data they store zeros); only the padding rows are left.
+// op(A) rows [i0, i0 + mc) x k [p0, p0 + kc) as tiles: rows are taken in groups of 16 (mc
+// padded to a multiple of 32) and k in steps of 16 pairs; tile (group g, step t) is 16 rows of
+// 16 pair words, contiguous (1 KiB) at word (g * kpp / 16 + t) * 256. Everything past the data
+// is zero. Contiguous tiles load about a quarter faster than rows at a stride of kpp words.
+LOOM_AMX_TARGET void pack_a_tiles(uint32_t* dst, bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t mc,
+                                  int64_t p0, int64_t kc, int64_t kpp) {
+  const int64_t mc_pad = (mc + 31) / 32 * 32, kp_count = (kc + 1) / 2, steps = kpp / 16;
+  auto tile_row = [&](int64_t r, int64_t kp0) { return dst + ((r / 16) * steps + kp0 / 16) * 256 + (r % 16) * 16; };
+  // Both branches write whole 16-word tile rows for the rows they cover (past kp_count they
+  // store zeros); only the padding rows are left.
   const int64_t covered = trans_a ? (mc + 15) / 16 * 16 : mc;
-  std::memset(dst + covered * kpp, 0, static_cast<size_t>((mc_pad - covered) * kpp) * sizeof(uint32_t));
+  for (int64_t r = covered; r < mc_pad; ++r)
+    for (int64_t kp0 = 0; kp0 < kpp; kp0 += 16) _mm512_storeu_si512(tile_row(r, kp0), _mm512_setzero_si512());
   if (!trans_a) {  // rows contiguous along k
     for (int64_t r = 0; r < mc; ++r) {
       const float* row = A + (i0 + r) * lda + p0;
       for (int64_t kp0 = 0; kp0 < kpp; kp0 += 16)
-        _mm512_storeu_si512(dst + r * kpp + kp0, pairs_along_row(row + 2 * kp0, kc - 2 * kp0));
+        _mm512_storeu_si512(tile_row(r, kp0), pairs_along_row(row + 2 * kp0, kc - 2 * kp0));
     }
-  } else {  // A[k * lda + i]: 16 rows by 16 pairs converted, then transposed in registers
+  } else {  // A[k * lda + i]: 16 rows by 16 pairs (one tile) converted, then transposed in registers
     for (int64_t r0 = 0; r0 < mc; r0 += 16) {
       const int64_t n = mc - r0 < 16 ? mc - r0 : 16;
       for (int64_t kp0 = 0; kp0 < kpp; kp0 += 16) {
@@ -329,7 +338,8 @@ LOOM_AMX_TARGET void pack_a_rows(uint32_t* dst, bool trans_a, const float* A, in
           w[j] = interleave_pairs(x, y);
         }
         transpose_16x16(w);
-        for (int64_t r = 0; r < 16; ++r) _mm512_storeu_si512(dst + (r0 + r) * kpp + kp0, w[r]);
+        uint32_t* tile = tile_row(r0, kp0);
+        for (int64_t r = 0; r < 16; ++r) _mm512_storeu_si512(tile + r * 16, w[r]);
       }
     }
   }
@@ -345,17 +355,18 @@ LOOM_AMX_TARGET void store_block(const float* t, float* C, int64_t ldc, int64_t 
     store_row(C + r * ldc, _mm512_load_ps(t + r * 32), _mm512_load_ps(t + r * 32 + 16), m0, m1, va, beta, vb, bias);
 }
 
-// All 32 x 32 blocks of C[0, mc) x [0, nc) from a packed A block (pack_a_rows) and packed B
-// strips (pack_b with kpp rows), plus bias[0, nc) on every row if bias is not null.
+// All 32 x 32 blocks of C[0, mc) x [0, nc) from a packed A block (pack_a_tiles) and packed B
+// strips of 16 columns (pack_b with kpp rows), plus bias[0, nc) on every row if bias is not null.
 LOOM_AMX_TARGET void amx_blocks(const uint32_t* a, const uint32_t* b, int64_t kpp, int64_t mc, int64_t nc, float* C,
                                 int64_t ldc, float alpha, float beta, const float* bias) {
   alignas(64) float t[32 * 32];
-  const size_t a_stride = static_cast<size_t>(kpp) * sizeof(uint32_t), b_stride = kNr * sizeof(uint32_t);
+  constexpr size_t kTileStride = 16 * sizeof(uint32_t);  // every packed tile is 16 rows of 64 bytes
   for (int64_t is = 0; is < mc; is += 32) {
-    const uint32_t* a0 = a + is * kpp;
+    const uint32_t* a0 = a + is * kpp;  // row group is / 16: (is / 16) * (kpp / 16) tiles of 256 words
     const uint32_t* a1 = a0 + 16 * kpp;
-    for (int64_t js = 0; js < nc; js += kNr) {
-      const uint32_t* strip = b + (js / kNr) * kpp * kNr;
+    for (int64_t js = 0; js < nc; js += 32) {
+      const uint32_t* b0 = b + js * kpp;  // strip js / 16 of kpp x 16 words
+      const uint32_t* b1 = b0 + 16 * kpp;
       // A whole 32 x 32 block with alpha 1 and beta 0 or 1 accumulates in C itself: the
       // tiles start as C, as the bias (one row read 16 times: stride 0) or as zero, and are
       // stored straight back.
@@ -382,13 +393,13 @@ LOOM_AMX_TARGET void amx_blocks(const uint32_t* a, const uint32_t* b, int64_t kp
       // so a load waits for the products still reading the tile it replaces; in this order
       // the loads of the next step overlap the products of this one (2-11% faster on the
       // shapes of docs/benchmarks.md, measured interleaved in one process).
-      for (int64_t kp = 0; kp < kpp; kp += 16) {
-        _tile_loadd(4, a0 + kp, a_stride);
-        _tile_loadd(6, strip + kp * kNr, b_stride);
+      for (int64_t kp = 0; kp < kpp; kp += 16) {  // step kp / 16: tile words at kp * 16
+        _tile_loadd(4, a0 + kp * 16, kTileStride);
+        _tile_loadd(6, b0 + kp * 16, kTileStride);
         _tile_dpbf16ps(0, 4, 6);
-        _tile_loadd(7, strip + kp * kNr + 16, b_stride);
+        _tile_loadd(7, b1 + kp * 16, kTileStride);
         _tile_dpbf16ps(1, 4, 7);
-        _tile_loadd(5, a1 + kp, a_stride);
+        _tile_loadd(5, a1 + kp * 16, kTileStride);
         _tile_dpbf16ps(2, 5, 6);
         _tile_dpbf16ps(3, 5, 7);
       }
@@ -429,20 +440,20 @@ LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int6
     const float* bias_here = p0 == 0 ? bias : nullptr;  // added once, with the first k block
     if (n_pad * kpp * 4 <= whole) {  // all of op(B) packed once; A in row blocks
       grow(buf.b, n_pad * kpp);
-      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, 0, N, kpp);
+      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, 0, N, kpp, kAmxNr);
       grow(buf.a, kAmxMc * kpp);
       for (int64_t i0 = 0; i0 < M; i0 += kAmxMc) {
         const int64_t mc = M - i0 < kAmxMc ? M - i0 : kAmxMc;
-        pack_a_rows(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc, kpp);
+        pack_a_tiles(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc, kpp);
         amx_blocks(buf.a.data(), buf.b.data(), kpp, mc, N, C + i0 * ldc, ldc, alpha, beta_here, bias_here);
       }
     } else if (m_pad * kpp * 4 <= whole) {  // all of op(A) packed once; B in column blocks
       grow(buf.a, m_pad * kpp);
-      pack_a_rows(buf.a.data(), trans_a, A, lda, 0, M, p0, kc, kpp);
+      pack_a_tiles(buf.a.data(), trans_a, A, lda, 0, M, p0, kc, kpp);
       grow(buf.b, kAmxNc * kpp);
       for (int64_t j0 = 0; j0 < N; j0 += kAmxNc) {
         const int64_t nc = N - j0 < kAmxNc ? N - j0 : kAmxNc;
-        pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp);
+        pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp, kAmxNr);
         amx_blocks(buf.a.data(), buf.b.data(), kpp, M, nc, C + j0, ldc, alpha, beta_here,
                    bias_here ? bias_here + j0 : nullptr);
       }
@@ -451,10 +462,10 @@ LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int6
       grow(buf.b, kAmxNc * kpp);
       for (int64_t j0 = 0; j0 < N; j0 += kAmxNc) {
         const int64_t nc = N - j0 < kAmxNc ? N - j0 : kAmxNc;
-        pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp);
+        pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp, kAmxNr);
         for (int64_t i0 = 0; i0 < M; i0 += kAmxMc) {
           const int64_t mc = M - i0 < kAmxMc ? M - i0 : kAmxMc;
-          pack_a_rows(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc, kpp);
+          pack_a_tiles(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc, kpp);
           amx_blocks(buf.a.data(), buf.b.data(), kpp, mc, nc, C + i0 * ldc + j0, ldc, alpha, beta_here,
                      bias_here ? bias_here + j0 : nullptr);
         }
@@ -517,7 +528,7 @@ void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
     for (int64_t p0 = 0; p0 < K; p0 += kKc) {
       const int64_t kc = K - p0 < kKc ? K - p0 : kKc, kp_count = (kc + 1) / 2;
       const float beta_here = p0 == 0 ? beta : 1.0f;
-      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kp_count);
+      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kp_count, kNr);
       for (int64_t i0 = 0; i0 < M; i0 += kMc) {
         const int64_t mc = M - i0 < kMc ? M - i0 : kMc;
         pack_a(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc);
