@@ -75,7 +75,8 @@ namespace detail {
 
 void gemm_bf16_portable(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                         const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                        int64_t ldc, const float* bias) {
+                        int64_t ldc, const float* bias, float* b_col_sums) {
+  if (b_col_sums) add_col_sums(trans_b, K, N, B, ldb, b_col_sums);
   const std::vector<float> a = rounded_op(trans_a, M, K, A, lda);
   const std::vector<float> b = rounded_op(trans_b, K, N, B, ldb);
   gemm(false, false, M, N, K, alpha, a.data(), K, b.data(), N, beta, C, ldc, bias);
@@ -173,9 +174,10 @@ LOOM_BF16_TARGET void scatter_lines_as_pairs(uint32_t* dst, int64_t stride, cons
 // Packs op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into strips of `width` (16 or 32) columns: strip s
 // holds kp_rows x width pair words, pair row kp at word kp * width. Strips cover nc rounded up
 // to a multiple of 32 columns; columns past nc, the odd k past kc and the pair rows past
-// (kc + 1) / 2 (kp_rows may be larger) are zero.
+// (kc + 1) / 2 (kp_rows may be larger) are zero. If col_sums is not null, col_sums[j - j0] +=
+// the sum of the packed fp32 values of column j, in order of k.
 LOOM_BF16_TARGET void pack_b(uint32_t* dst, bool trans_b, const float* B, int64_t ldb, int64_t p0, int64_t kc,
-                             int64_t j0, int64_t nc, int64_t kp_rows, int64_t width) {
+                             int64_t j0, int64_t nc, int64_t kp_rows, int64_t width, float* col_sums) {
   const int64_t kp_count = (kc + 1) / 2, nc_pad = (nc + 31) / 32 * 32;
   for (int64_t s = 0; s * width < nc_pad; ++s) {
     uint32_t* strip = dst + s * kp_rows * width;
@@ -183,6 +185,7 @@ LOOM_BF16_TARGET void pack_b(uint32_t* dst, bool trans_b, const float* B, int64_
       std::memset(strip + kp_count * width, 0, static_cast<size_t>((kp_rows - kp_count) * width) * sizeof(uint32_t));
     const int64_t js = j0 + s * width, cols = nc - s * width < width ? nc - s * width : width;
     if (!trans_b) {  // B[k * ldb + j]: two rows of k, 16 columns at a time
+      __m512 sum[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int64_t kp = 0; kp < kp_count; ++kp) {
         const int64_t k = p0 + 2 * kp;
         const bool has_odd = 2 * kp + 1 < kc;
@@ -190,15 +193,31 @@ LOOM_BF16_TARGET void pack_b(uint32_t* dst, bool trans_b, const float* B, int64_
           const int64_t n = cols - 16 * h;
           __m512i w = _mm512_setzero_si512();
           if (n > 0) {
-            const __m256i x = load_bf16x16(B + k * ldb + js + 16 * h, n);
-            const __m256i y = has_odd ? load_bf16x16(B + (k + 1) * ldb + js + 16 * h, n) : _mm256_setzero_si256();
-            w = interleave_pairs(x, y);
+            const __m512 x = _mm512_maskz_loadu_ps(first_lanes(n), B + k * ldb + js + 16 * h);
+            const __m512 y = has_odd ? _mm512_maskz_loadu_ps(first_lanes(n), B + (k + 1) * ldb + js + 16 * h)
+                                     : _mm512_setzero_ps();
+            w = interleave_pairs(reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(x)),
+                                 reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(y)));
+            if (col_sums) sum[h] = _mm512_add_ps(_mm512_add_ps(sum[h], x), y);
           }
           _mm512_storeu_si512(strip + kp * width + 16 * h, w);
         }
       }
+      if (col_sums)
+        for (int64_t h = 0; h < width / 16; ++h) {
+          const __mmask16 m = first_lanes(cols - 16 * h);
+          float* out = col_sums + s * width + 16 * h;
+          _mm512_mask_storeu_ps(out, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, out), sum[h]));
+        }
     } else {  // B[j * ldb + k]: each column is contiguous along k
       scatter_lines_as_pairs(strip, width, B + js * ldb + p0, ldb, width, cols > 0 ? cols : 0, kc);
+      if (col_sums)
+        for (int64_t j = 0; j < cols; ++j) {
+          const float* col = B + (js + j) * ldb + p0;
+          float t = col_sums[s * width + j];
+          for (int64_t k = 0; k < kc; ++k) t += col[k];
+          col_sums[s * width + j] = t;
+        }
     }
   }
 }
@@ -422,7 +441,7 @@ LOOM_AMX_TARGET void amx_blocks(const uint32_t* a, const uint32_t* b, int64_t kp
 
 LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                                      const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                                     int64_t ldc, const float* bias, int64_t whole) {
+                                     int64_t ldc, const float* bias, int64_t whole, float* b_col_sums) {
   TileConfig cfg;
   for (int t = 0; t < 8; ++t) {
     cfg.rows[t] = 16;
@@ -440,7 +459,7 @@ LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int6
     const float* bias_here = p0 == 0 ? bias : nullptr;  // added once, with the first k block
     if (n_pad * kpp * 4 <= whole) {  // all of op(B) packed once; A in row blocks
       grow(buf.b, n_pad * kpp);
-      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, 0, N, kpp, kAmxNr);
+      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, 0, N, kpp, kAmxNr, b_col_sums);
       grow(buf.a, kAmxMc * kpp);
       for (int64_t i0 = 0; i0 < M; i0 += kAmxMc) {
         const int64_t mc = M - i0 < kAmxMc ? M - i0 : kAmxMc;
@@ -453,7 +472,7 @@ LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int6
       grow(buf.b, kAmxNc * kpp);
       for (int64_t j0 = 0; j0 < N; j0 += kAmxNc) {
         const int64_t nc = N - j0 < kAmxNc ? N - j0 : kAmxNc;
-        pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp, kAmxNr);
+        pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp, kAmxNr, b_col_sums ? b_col_sums + j0 : nullptr);
         amx_blocks(buf.a.data(), buf.b.data(), kpp, M, nc, C + j0, ldc, alpha, beta_here,
                    bias_here ? bias_here + j0 : nullptr);
       }
@@ -462,7 +481,7 @@ LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int6
       grow(buf.b, kAmxNc * kpp);
       for (int64_t j0 = 0; j0 < N; j0 += kAmxNc) {
         const int64_t nc = N - j0 < kAmxNc ? N - j0 : kAmxNc;
-        pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp, kAmxNr);
+        pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kpp, kAmxNr, b_col_sums ? b_col_sums + j0 : nullptr);
         for (int64_t i0 = 0; i0 < M; i0 += kAmxMc) {
           const int64_t mc = M - i0 < kAmxMc ? M - i0 : kAmxMc;
           pack_a_tiles(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc, kpp);
@@ -499,21 +518,22 @@ namespace detail {
 
 void gemm_bf16_amx(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias,
-                   int64_t pack_whole_bytes) {
+                   int64_t pack_whole_bytes, float* b_col_sums) {
   LOOM_CHECK(cpu_has_amx_bf16()) << "gemm_bf16_amx on a CPU (or kernel) without AMX-BF16";
   if (M == 0 || N == 0) return;
   if (K == 0) return scale_c(M, N, beta, C, ldc, bias);
 #ifdef LOOM_HAVE_BF16_CODE
-  gemm_amx_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, pack_whole_bytes);
+  gemm_amx_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, pack_whole_bytes,
+                  b_col_sums);
 #else
   (void)trans_a, (void)trans_b, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb, (void)bias,
-      (void)pack_whole_bytes;
+      (void)pack_whole_bytes, (void)b_col_sums;
 #endif
 }
 
 void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                       const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                      int64_t ldc, const float* bias) {
+                      int64_t ldc, const float* bias, float* b_col_sums) {
 #ifdef LOOM_HAVE_BF16_CODE
   LOOM_CHECK(cpu_has_avx512_bf16()) << "gemm_bf16_avx512 on a CPU without AVX512-BF16";
   if (M == 0 || N == 0) return;
@@ -528,7 +548,8 @@ void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
     for (int64_t p0 = 0; p0 < K; p0 += kKc) {
       const int64_t kc = K - p0 < kKc ? K - p0 : kKc, kp_count = (kc + 1) / 2;
       const float beta_here = p0 == 0 ? beta : 1.0f;
-      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kp_count, kNr);
+      pack_b(buf.b.data(), trans_b, B, ldb, p0, kc, j0, nc, kp_count, kNr,
+             b_col_sums ? b_col_sums + j0 : nullptr);
       for (int64_t i0 = 0; i0 < M; i0 += kMc) {
         const int64_t mc = M - i0 < kMc ? M - i0 : kMc;
         pack_a(buf.a.data(), trans_a, A, lda, i0, mc, p0, kc);
@@ -547,7 +568,7 @@ void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
   }
 #else
   (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb,
-      (void)beta, (void)C, (void)ldc, (void)bias;
+      (void)beta, (void)C, (void)ldc, (void)bias, (void)b_col_sums;
   LOOM_CHECK(false) << "gemm_bf16_avx512 is not compiled into this build";
 #endif
 }
@@ -558,30 +579,33 @@ namespace {
 // detail::gemm_bf16_amx with its default packing threshold, as a plain SerialGemm.
 void amx_with_default_packing(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                              int64_t ldc, const float* bias) {
-  detail::gemm_bf16_amx(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+                              int64_t ldc, const float* bias, float* b_col_sums) {
+  detail::gemm_bf16_amx(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, int64_t{8} << 20,
+                        b_col_sums);
 }
 }  // namespace
 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
+               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias,
+               float* b_col_sums) {
   if (M == 0 || N == 0) return;
   if (use_reference()) {
     reference::gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     if (bias) detail::scale_c(M, N, 1.0f, C, ldc, bias);
+    if (b_col_sums) detail::add_col_sums(trans_b, K, N, B, ldb, b_col_sums);
     return;
   }
   if (!cpu_has_avx512_bf16()) {
-    detail::gemm_bf16_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+    detail::gemm_bf16_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, b_col_sums);
     return;
   }
   // One block of C per pool thread, in whole micro-tiles: 32 columns, or 32 (AMX) / 12 rows.
   if (cpu_has_amx_bf16())
     detail::gemm_on_pool(amx_with_default_packing, 32, 32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                         ldc, bias);
+                         ldc, bias, b_col_sums);
   else
     detail::gemm_on_pool(detail::gemm_bf16_avx512, 32, 12, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                         ldc, bias);
+                         ldc, bias, b_col_sums);
 }
 
 }  // namespace loom::kernels

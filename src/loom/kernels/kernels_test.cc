@@ -52,10 +52,11 @@ void expect_close(const std::vector<Vec>& a, const std::vector<Vec>& b, float to
   }
 }
 
-// Both precisions: fp32, and bf16 products (whose reference is reference::gemm_bf16).
+// Both precisions: fp32, and bf16 products (whose reference is reference::gemm_bf16). The
+// last two shapes split the weight gradient's GEMM by columns and by rows over the pool.
 TEST(Kernels, MatmulMatchesReference) {
   for (MatmulPrecision p : {MatmulPrecision::kF32, MatmulPrecision::kBF16})
-    for (auto [N, C, OC] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 13, 5}, {33, 64, 97}}) {
+    for (auto [N, C, OC] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {7, 13, 5}, {33, 64, 97}, {40, 150, 24}}) {
       for (WeightLayout layout : {WeightLayout::kInOut, WeightLayout::kOutIn}) {
         Vec x = rnd(N * C, 1), w = rnd(C * OC, 2), b = rnd(OC, 3), dout = rnd(N * OC, 4);
         auto [r, o] = both_paths([&] {
@@ -92,33 +93,34 @@ TEST(Kernels, RoundToBf16IsNearestEven) {
 }
 
 // Both bf16 GEMM paths against the definition, every transpose, tails in M, N and K
-// (including K odd and past one packed block), alpha and beta.
+// (including K odd and past one packed block), alpha and beta; and the column sums of op(B)
+// some paths take while packing it, added to what the output held.
 TEST(Kernels, GemmBf16MatchesReferenceOnEveryPath) {
   struct Path {
     const char* name;
     void (*fn)(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
-               float*, int64_t, const float*);
+               float*, int64_t, const float*, float*);
   };
   std::vector<Path> paths = {{"portable", detail::gemm_bf16_portable}};
   if (cpu_has_avx512_bf16()) paths.push_back({"avx512_bf16", detail::gemm_bf16_avx512});
   if (cpu_has_amx_bf16()) {
     paths.push_back({"amx_bf16", [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a,
                                     int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc,
-                                    const float* bias) {
-                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, bias);
+                                    const float* bias, float* sums) {
+                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, bias, int64_t{8} << 20, sums);
                      }});
     // Small enough that op(A) is packed whole but op(B) is not, then neither: every branch.
     paths.push_back({"amx_bf16_a_whole", [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a,
                                             int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc,
-                                            const float* bias) {
+                                            const float* bias, float* sums) {
                        const int64_t kpp = ((k < 1024 ? k : 1024) + 31) / 32 * 16;
                        detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, bias,
-                                             (m + 31) / 32 * 32 * kpp * 4);
+                                             (m + 31) / 32 * 32 * kpp * 4, sums);
                      }});
     paths.push_back({"amx_bf16_blocked", [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const float* a,
                                             int64_t la, const float* b, int64_t lb, float be, float* c, int64_t lc,
-                                            const float* bias) {
-                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, bias, 0);
+                                            const float* bias, float* sums) {
+                       detail::gemm_bf16_amx(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, bias, 0, sums);
                      }});
   }
   paths.push_back({"dispatched", gemm_bf16});
@@ -138,7 +140,16 @@ TEST(Kernels, GemmBf16MatchesReferenceOnEveryPath) {
               for (int64_t j = 0; j < N; ++j) want[static_cast<size_t>(i * ldc + j)] += bias[j];
           for (const Path& p : paths) {
             Vec got = C0;
-            p.fn(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, got.data(), ldc, bias);
+            // Sums on the biased calls only (half of them run without, as the GEMMs that do not ask).
+            Vec sums(static_cast<size_t>(N), 0.5f);
+            p.fn(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, got.data(), ldc, bias,
+                 bias ? sums.data() : nullptr);
+            for (int64_t j = 0; bias && j < N; ++j) {
+              double want_sum = 0.5;
+              for (int64_t k = 0; k < K; ++k) want_sum += B[static_cast<size_t>(tb ? j * ldb + k : k * ldb + j)];
+              ASSERT_NEAR(sums[static_cast<size_t>(j)], want_sum, 1e-5 * static_cast<double>(K) + 1e-5)
+                  << p.name << " column sum " << j << " M" << M << " N" << N << " K" << K << " tb" << tb;
+            }
             for (int64_t i = 0; i < M; ++i)
               for (int64_t j = 0; j < ldc; ++j) {
                 const size_t at = static_cast<size_t>(i * ldc + j);

@@ -18,7 +18,9 @@ namespace loom::kernels {
 namespace {
 
 void sgemm_here(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
+                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias,
+                float* b_col_sums) {
+  if (b_col_sums) detail::add_col_sums(trans_b, K, N, B, ldb, b_col_sums);
   if (bias) {  // this thread's block of C starts as beta * C + bias
     detail::scale_c(M, N, beta, C, ldc, bias);
     beta = 1.0f;
@@ -36,6 +38,22 @@ constexpr int64_t kSerialMacs = 1 << 17;
 
 namespace detail {
 
+void add_col_sums(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb, float* b_col_sums) {
+  if (trans_b) {
+    for (int64_t j = 0; j < N; ++j) {
+      float s = b_col_sums[j];
+      for (int64_t k = 0; k < K; ++k) s += B[j * ldb + k];
+      b_col_sums[j] = s;
+    }
+  } else {
+    for (int64_t k = 0; k < K; ++k) {
+      const float* b = B + k * ldb;
+#pragma omp simd
+      for (int64_t j = 0; j < N; ++j) b_col_sums[j] += b[j];
+    }
+  }
+}
+
 void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const float* bias) {
   for (int64_t i = 0; i < M; ++i) {
     float* c = C + i * ldc;
@@ -49,20 +67,20 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const floa
 
 void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
                   int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
-                  float beta, float* C, int64_t ldc, const float* bias) {
+                  float beta, float* C, int64_t ldc, const float* bias, float* b_col_sums) {
   if (M * N * K < kSerialMacs || num_threads() == 1) {
-    serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+    serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, b_col_sums);
   } else if (N >= M) {
     parallel_for((N + col_unit - 1) / col_unit, [&](int64_t lo, int64_t hi) {
       const int64_t n0 = lo * col_unit, n1 = hi * col_unit < N ? hi * col_unit : N;
       serial(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0, ldb, beta, C + n0,
-             ldc, bias ? bias + n0 : nullptr);
+             ldc, bias ? bias + n0 : nullptr, b_col_sums ? b_col_sums + n0 : nullptr);
     });
   } else {
     parallel_for((M + row_unit - 1) / row_unit, [&](int64_t lo, int64_t hi) {
       const int64_t m0 = lo * row_unit, m1 = hi * row_unit < M ? hi * row_unit : M;
       serial(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B, ldb, beta,
-             C + m0 * ldc, ldc, bias);
+             C + m0 * ldc, ldc, bias, m0 == 0 ? b_col_sums : nullptr);
     });
   }
 }
@@ -70,11 +88,13 @@ void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool tr
 }  // namespace detail
 
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias,
+          float* b_col_sums) {
   if (M == 0 || N == 0) return;
   if (use_reference()) {
     reference::gemm<float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     if (bias) detail::scale_c(M, N, 1.0f, C, ldc, bias);
+    if (b_col_sums) detail::add_col_sums(trans_b, K, N, B, ldb, b_col_sums);
     return;
   }
   if (K == 0) {  // oneDNN requires K > 0; the product is empty.
@@ -82,16 +102,17 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     return;
   }
   // Blocks of whole cache lines (16 floats) of columns, or of 8 rows.
-  detail::gemm_on_pool(sgemm_here, 16, 8, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+  detail::gemm_on_pool(sgemm_here, 16, 8, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
+                       b_col_sums);
 }
 
 void gemm_in(MatmulPrecision precision, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
              const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
-             const float* bias) {
+             const float* bias, float* b_col_sums) {
   if (precision == MatmulPrecision::kBF16)
-    gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+    gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, b_col_sums);
   else
-    gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+    gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, b_col_sums);
 }
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
@@ -119,14 +140,20 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
   if (dinp)
     gemm_in(precision, false, !outin, N, C, OC, 1.0f, dout, OC, weight, outin ? C : OC, overwrite_dinp ? 0.0f : 1.0f,
             dinp, C);
+  // With W (C, OC), dW = inp^T dout reads dout as op(B): the bf16 GEMM sums dout's columns
+  // (the bias gradient) while packing it. (oneDNN's sgemm packs internally; there the sums
+  // would be a second pass, which the parallel loop below does as well.)
+  const bool fuse_dbias = dbias && dweight && !outin && precision == MatmulPrecision::kBF16;
+  if (fuse_dbias && overwrite_dbias) std::fill(dbias, dbias + OC, 0.0f);
   if (dweight) {
     const float beta = overwrite_dweight ? 0.0f : 1.0f;
     if (outin)
       gemm_in(precision, true, false, OC, C, N, 1.0f, dout, OC, inp, C, beta, dweight, C);
     else
-      gemm_in(precision, true, false, C, OC, N, 1.0f, inp, C, dout, OC, beta, dweight, OC);
+      gemm_in(precision, true, false, C, OC, N, 1.0f, inp, C, dout, OC, beta, dweight, OC, nullptr,
+              fuse_dbias ? dbias : nullptr);
   }
-  if (dbias) {
+  if (dbias && !fuse_dbias) {
     // Each thread owns a block of columns and sums rows in order: deterministic.
     constexpr int64_t kBlock = 64;
     const int64_t n_blocks = (OC + kBlock - 1) / kBlock;

@@ -12,10 +12,12 @@
 namespace loom::kernels {
 
 // C (M, N) = alpha * op(A) op(B) + beta * C (+ bias[j] on every row j of C if bias is not
-// null), row-major.
+// null), row-major. If b_col_sums is not null, b_col_sums[j] += the sum over k of op(B)[k][j]
+// (the fp32 values; deterministic, in an order each path fixes): a linear layer's bias gradient is the column sum of the
+// output gradient, which its weight gradient's GEMM reads (and packs) anyway.
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
-          const float* bias = nullptr);
+          const float* bias = nullptr, float* b_col_sums = nullptr);
 
 // The precision of a matmul's products. kBF16 rounds both operands to bfloat16 and sums the
 // (exact) products in float: fp32 inputs, outputs and master weights, half the memory
@@ -30,11 +32,11 @@ bool parse_matmul_precision(std::string_view name, MatmulPrecision* out);
 // rounds the operands into fp32 buffers and runs the fp32 GEMM (same numbers, fp32 speed).
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
-               const float* bias = nullptr);
+               const float* bias = nullptr, float* b_col_sums = nullptr);
 // gemm or gemm_bf16 by `precision` (the linear layers' and attention's products).
 void gemm_in(MatmulPrecision precision, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
              const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
-             const float* bias = nullptr);
+             const float* bias = nullptr, float* b_col_sums = nullptr);
 // True if this CPU has AVX512-BF16 (and AVX512-BW/VL), so gemm_bf16 takes its fast path.
 bool cpu_has_avx512_bf16();
 // True if this CPU has AMX-BF16 tiles and the OS granted their use; gemm_bf16 then runs on
@@ -47,27 +49,31 @@ namespace detail {
 // pack_whole_bytes: an operand block up to this size is packed once whole (the other is
 // then packed in blocks); tests lower it to reach every blocking branch.
 // The AMX path starts whole tiles of C from the bias row (read with stride 0), so a biased
-// product writes C once.
+// product writes C once. The fast paths sum op(B)'s columns while packing it (b_col_sums).
 void gemm_bf16_amx(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
-                   const float* bias = nullptr, int64_t pack_whole_bytes = int64_t{8} << 20);
+                   const float* bias = nullptr, int64_t pack_whole_bytes = int64_t{8} << 20,
+                   float* b_col_sums = nullptr);
 void gemm_bf16_avx512(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                       const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                      int64_t ldc, const float* bias = nullptr);
+                      int64_t ldc, const float* bias = nullptr, float* b_col_sums = nullptr);
 void gemm_bf16_portable(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                         const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                        int64_t ldc, const float* bias = nullptr);
+                        int64_t ldc, const float* bias = nullptr, float* b_col_sums = nullptr);
 
 // A single-threaded GEMM with gemm()'s arguments.
 using SerialGemm = void (*)(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                             const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                            int64_t ldc, const float* bias);
+                            int64_t ldc, const float* bias, float* b_col_sums);
 // Runs `serial` on one block of C per pool thread: the longer side of C is split in units
 // of `col_unit` columns or `row_unit` rows; small products run on the caller alone. Both
-// the fp32 and the bf16 GEMM split this way.
+// the fp32 and the bf16 GEMM split this way. Column sums of op(B) are taken by the block that
+// owns the columns (or, when rows are split, by the block holding row 0).
 void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
                   int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
-                  float beta, float* C, int64_t ldc, const float* bias = nullptr);
+                  float beta, float* C, int64_t ldc, const float* bias = nullptr, float* b_col_sums = nullptr);
+// b_col_sums[j] += sum over k of op(B)[k][j], j < N, in order of k (paths that do not sum while packing).
+void add_col_sums(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb, float* b_col_sums);
 // C = beta * C (+ bias on every row): the product of an empty inner dimension. Never reads C
 // when beta is 0.
 void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const float* bias = nullptr);
