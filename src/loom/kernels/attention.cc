@@ -35,6 +35,9 @@ inline void axpy(float* y, float a, const float* x, int64_t n) {
 // s[0..n) becomes softmax(s); returns the log-sum-exp of the raw values.
 LOOM_MULTIVERSION float softmax_in_place(float* s, int64_t n) {
   float m = -std::numeric_limits<float>::infinity();
+  // Without the pragma GCC keeps a float max reduction scalar (it may not reorder it on its
+  // own), and this loop took as long as the exp loop after it.
+#pragma omp simd reduction(max : m)
   for (int64_t j = 0; j < n; ++j) m = s[j] > m ? s[j] : m;
   float l = 0;
 #pragma omp simd reduction(+ : l)
