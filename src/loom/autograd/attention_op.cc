@@ -23,8 +23,10 @@ Variable causal_attention(Tape& tape, Variable& qkv, int64_t n_head) {
   if (out.requires_grad()) {
     tape.record("causal_attention.backward", out, [&tape, out, qkv, lse, B, T, C, n_head, precision]() mutable {
       if (!out.has_grad()) return;
-      kernels::attention_backward(tape.grad_of(qkv).f32(), out.grad().f32(), qkv.value().f32(),
-                                  out.value().f32(), lse.f32(), B, T, C, n_head, precision);
+      bool overwrite = false;  // qkv's first gradient: written, not a zero fill plus additions
+      float* dqkv = tape.grad_to_write(qkv, &overwrite).f32();
+      kernels::attention_backward(dqkv, out.grad().f32(), qkv.value().f32(), out.value().f32(), lse.f32(), B, T, C,
+                                  n_head, precision, overwrite);
     });
   }
   return out;

@@ -1,8 +1,6 @@
 // add: y = a + b, so da += dy and db += dy.
 // dropout: y = x * m / (1 - p) with m_i = [u(seed, i) >= p]; the backward recomputes m
 // from the seed instead of storing a mask.
-#include <cstring>
-
 #include "loom/autograd/ops.h"
 #include "loom/base/profile.h"
 #include "loom/kernels/elementwise.h"
@@ -24,7 +22,7 @@ Variable add(Tape& tape, Variable& a, Variable& b) {
         bool overwrite = false;
         float* d = tape.grad_to_write(*in, &overwrite).f32();
         if (overwrite)
-          std::memcpy(d, out.grad().f32(), static_cast<size_t>(n) * sizeof(float));
+          kernels::copy(d, out.grad().f32(), n);
         else
           kernels::accumulate(d, out.grad().f32(), n);
       }

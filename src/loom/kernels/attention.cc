@@ -6,6 +6,7 @@
 // Decoding (attention_cached_forward) handles one query row at a time with dot products.
 #include "loom/kernels/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -198,15 +199,24 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, int64_t ld, const float* out, const float* lse, int64_t B, int64_t T,
-                        int64_t C, int64_t NH, AttentionMask mask, MatmulPrecision precision) {
-  if (use_reference())
-    return reference::attention_backward<float>(dq, dk, dv, dout, q, k, v, ld, out, lse, B, T, C, NH, mask);
+                        int64_t C, int64_t NH, AttentionMask mask, MatmulPrecision precision, bool overwrite) {
   const int64_t HS = C / NH;
+  // Zero-fills the (T, HS) block of one head in each of dq, dk, dv (which may coincide).
+  auto zero_head = [&](int64_t at) {
+    for (float* d : {dq, dk, dv})
+      for (int64_t t = 0; t < T; ++t) std::fill(d + at + t * ld, d + at + t * ld + HS, 0.0f);
+  };
+  if (use_reference()) {
+    if (overwrite)
+      for (int64_t bh = 0; bh < B * NH; ++bh) zero_head(bh / NH * T * ld + bh % NH * HS);
+    return reference::attention_backward<float>(dq, dk, dv, dout, q, k, v, ld, out, lse, B, T, C, NH, mask);
+  }
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
     std::vector<float> S(static_cast<size_t>(kRowBlock * T)), dP(S.size()), D(static_cast<size_t>(T));
     for (int64_t bh = lo; bh < hi; ++bh) {
       const int64_t b = bh / NH, h = bh % NH, at = b * T * ld + h * HS;
+      if (overwrite) zero_head(at);
       attention_backward_head(dq + at, dk + at, dv + at, dout + b * T * C + h * HS, q + at, k + at, v + at, ld,
                               out + b * T * C + h * HS, lse + bh * T, T, C, HS, scale, mask.causal,
                               mask.key_mask ? mask.key_mask + b * T : nullptr, S.data(), dP.data(), D.data(), precision);
@@ -220,9 +230,9 @@ void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int6
 }
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
-                        int64_t B, int64_t T, int64_t C, int64_t NH, MatmulPrecision precision) {
+                        int64_t B, int64_t T, int64_t C, int64_t NH, MatmulPrecision precision, bool overwrite) {
   attention_backward(dqkv, dqkv + C, dqkv + 2 * C, dout, qkv, qkv + C, qkv + 2 * C, 3 * C, out, lse, B, T, C, NH,
-                     AttentionMask{}, precision);
+                     AttentionMask{}, precision, overwrite);
 }
 
 void attention_cached_forward(float* out, const float* q, const float* kcache, const float* vcache,

@@ -20,18 +20,21 @@ using reference::AttentionMask;
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t ld, int64_t B,
                        int64_t T, int64_t C, int64_t NH, AttentionMask mask,
                        MatmulPrecision precision = MatmulPrecision::kF32);
-// Accumulates into dq, dk, dv (layout of q, k, v).
+// Accumulates into dq, dk, dv (layout of q, k, v); with overwrite, writes them instead (each
+// head's task zero-fills its own columns before accumulating, in parallel and while they are
+// about to be used, rather than a caller's serial fill of the whole buffer).
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, int64_t ld, const float* out, const float* lse, int64_t B, int64_t T,
-                        int64_t C, int64_t NH, AttentionMask mask, MatmulPrecision precision = MatmulPrecision::kF32);
+                        int64_t C, int64_t NH, AttentionMask mask, MatmulPrecision precision = MatmulPrecision::kF32,
+                        bool overwrite = false);
 
 // Causal attention on a fused qkv (B, T, 3C) -> out (B, T, C), lse (B, NH, T).
 void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C,
                        int64_t NH, MatmulPrecision precision = MatmulPrecision::kF32);
-// Accumulates into dqkv (B, T, 3C).
+// Accumulates into dqkv (B, T, 3C), or writes it with overwrite.
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
                         const float* lse, int64_t B, int64_t T, int64_t C, int64_t NH,
-                        MatmulPrecision precision = MatmulPrecision::kF32);
+                        MatmulPrecision precision = MatmulPrecision::kF32, bool overwrite = false);
 // Decoding against a KV cache: q (B, Tq, C) at positions past..past+Tq-1, caches (B, S, C).
 void attention_cached_forward(float* out, const float* q, const float* kcache, const float* vcache,
                               int64_t B, int64_t Tq, int64_t past, int64_t S, int64_t C, int64_t NH);

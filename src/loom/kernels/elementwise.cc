@@ -4,6 +4,7 @@
 #include "loom/kernels/elementwise.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "loom/base/rng.h"
 #include "loom/base/threads.h"
@@ -97,6 +98,12 @@ void add_forward(float* out, const float* a, const float* b, int64_t n) {
   if (use_reference()) return reference::add_forward<float>(out, a, b, n);
   parallel_for(n, [&](int64_t lo, int64_t hi) {
     reference::add_forward<float>(out + lo, a + lo, b + lo, hi - lo);
+  }, kChunk);
+}
+
+void copy(float* dst, const float* src, int64_t n) {
+  parallel_for(n, [&](int64_t lo, int64_t hi) {
+    std::memcpy(dst + lo, src + lo, static_cast<size_t>(hi - lo) * sizeof(float));
   }, kChunk);
 }
 

@@ -18,5 +18,7 @@ void dropout_backward(float* dinp, const float* dout, int64_t n, float p, uint64
 void add_forward(float* out, const float* a, const float* b, int64_t n);
 // dst += src.
 void accumulate(float* dst, const float* src, int64_t n);
+// dst = src (non-overlapping), split over the pool: a gradient's first contribution.
+void copy(float* dst, const float* src, int64_t n);
 
 }  // namespace loom::kernels

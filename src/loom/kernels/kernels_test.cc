@@ -255,6 +255,23 @@ TEST(Kernels, AttentionMatchesReference) {
   }
 }
 
+// With overwrite the backward writes dqkv (whatever it held) as if it had started from zero.
+TEST(Kernels, AttentionBackwardOverwriteEqualsZeroStart) {
+  const int64_t B = 2, T = 70, C = 32, NH = 2;
+  Vec qkv = rnd(B * T * 3 * C, 21), dout = rnd(B * T * C, 22);
+  for (MatmulPrecision p : {MatmulPrecision::kF32, MatmulPrecision::kBF16}) {
+    auto [r, o] = both_paths([&] {
+      Vec out(B * T * C), lse(B * NH * T), from_zero(B * T * 3 * C, 0.0f), written(B * T * 3 * C, NAN);
+      attention_forward(out.data(), lse.data(), qkv.data(), B, T, C, NH, p);
+      attention_backward(from_zero.data(), dout.data(), qkv.data(), out.data(), lse.data(), B, T, C, NH, p);
+      attention_backward(written.data(), dout.data(), qkv.data(), out.data(), lse.data(), B, T, C, NH, p, true);
+      for (size_t i = 0; i < written.size(); ++i) EXPECT_EQ(written[i], from_zero[i]) << "element " << i;
+      return std::vector<Vec>{written};
+    });
+    (void)r, (void)o;
+  }
+}
+
 // bf16 products: the optimized path against the fp32 reference within bf16's rounding, and
 // visibly not the fp32 computation (the precision reaches the GEMMs).
 TEST(Kernels, Bf16AttentionIsCloseToFp32) {
