@@ -84,7 +84,13 @@ LOOM_MULTIVERSION void softmax_rows(float* S, int64_t ld, int64_t rows, int64_t 
     float* s = S + i * ld;
     const int64_t n = causal && r0 + i + 1 < width ? r0 + i + 1 : width;
     if (!key_mask) {
-      lse[i] = softmax_in_place(s, n);
+      // In whole vectors: the row runs on to the next multiple of 16 inside the block, its
+      // extra entries (keys it must not see, zeroed below) set to -inf so that each weighs
+      // e^-87.3 ~ 1e-38 in the sum, which the row's largest entry (weight 1) absorbs. A
+      // causal row otherwise ends in a scalar loop of up to 15 elements in each pass.
+      const int64_t nv = (n + 15) / 16 * 16 < width ? (n + 15) / 16 * 16 : width;
+      for (int64_t j = n; j < nv; ++j) s[j] = -std::numeric_limits<float>::infinity();
+      lse[i] = softmax_in_place(s, nv);
     } else {
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t j = 0; j < n; ++j)
@@ -116,8 +122,11 @@ LOOM_MULTIVERSION void softmax_grad_rows(float* S, float* dP, int64_t ld, int64_
     const int64_t n = causal && r0 + i + 1 < width ? r0 + i + 1 : width;
     const float L = lse[i], Di = D[i];
     if (!key_mask) {
+      // In whole vectors, as in softmax_rows: the entries past n hold finite scores of keys
+      // the row must not see and are zeroed below.
+      const int64_t nv = (n + 15) / 16 * 16 < width ? (n + 15) / 16 * 16 : width;
 #pragma omp simd
-      for (int64_t j = 0; j < n; ++j) {
+      for (int64_t j = 0; j < nv; ++j) {
         s[j] = exp_approx(s[j] - L);
         dp[j] = s[j] * (dp[j] - Di);
       }
