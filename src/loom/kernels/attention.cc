@@ -75,6 +75,13 @@ int64_t keys_end(const int32_t* key_mask_b, int64_t T) {
   return end;
 }
 
+// n rounded up to a multiple of 16 floats (one AVX-512 vector), but not past width: how far a
+// row of n seen keys is processed so that no pass over it ends in a scalar tail.
+int64_t whole_vectors_end(int64_t n, int64_t width) {
+  const int64_t up = (n + 15) / 16 * 16;
+  return up < width ? up : width;
+}
+
 // Row i of S (query t = r0 + i, `width` scores at stride ld) becomes the softmax over the keys
 // it sees (j <= t if causal; key_mask[j] != 0 if there is a mask) and zero elsewhere;
 // lse[i] = log-sum-exp of its seen raw scores (0 if it sees none: then the row is all zero).
@@ -88,7 +95,7 @@ LOOM_MULTIVERSION void softmax_rows(float* S, int64_t ld, int64_t rows, int64_t 
       // extra entries (keys it must not see, zeroed below) set to -inf so that each weighs
       // e^-87.3 ~ 1e-38 in the sum, which the row's largest entry (weight 1) absorbs. A
       // causal row otherwise ends in a scalar loop of up to 15 elements in each pass.
-      const int64_t nv = (n + 15) / 16 * 16 < width ? (n + 15) / 16 * 16 : width;
+      const int64_t nv = whole_vectors_end(n, width);
       for (int64_t j = n; j < nv; ++j) s[j] = -std::numeric_limits<float>::infinity();
       lse[i] = softmax_in_place(s, nv);
     } else {
@@ -124,7 +131,7 @@ LOOM_MULTIVERSION void softmax_grad_rows(float* S, float* dP, int64_t ld, int64_
     if (!key_mask) {
       // In whole vectors, as in softmax_rows: the entries past n hold finite scores of keys
       // the row must not see and are zeroed below.
-      const int64_t nv = (n + 15) / 16 * 16 < width ? (n + 15) / 16 * 16 : width;
+      const int64_t nv = whole_vectors_end(n, width);
 #pragma omp simd
       for (int64_t j = 0; j < nv; ++j) {
         s[j] = exp_approx(s[j] - L);

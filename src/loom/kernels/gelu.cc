@@ -105,23 +105,17 @@ void tanh_backward(float* dinp, const float* out, const float* dout, int64_t n) 
 
 void gelu_forward(float* out, const float* inp, int64_t n) {
   if (use_reference()) return reference::gelu_forward<float>(out, inp, n);
-  parallel_for(n, [&](int64_t lo, int64_t hi) {
-    for (int64_t c = lo; c < hi; c += kChunk)
-      gelu_forward_chunk(out + c, inp + c, c + kChunk < hi ? kChunk : hi - c);
-  }, kChunk);
+  chunked(n, [&](int64_t c, int64_t len) { gelu_forward_chunk(out + c, inp + c, len); });
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n, bool overwrite) {
   if (use_reference()) return reference::gelu_backward<float>(dinp, inp, dout, n, overwrite);
-  parallel_for(n, [&](int64_t lo, int64_t hi) {
-    for (int64_t c = lo; c < hi; c += kChunk) {
-      const int64_t len = c + kChunk < hi ? kChunk : hi - c;
-      if (overwrite)
-        gelu_backward_chunk<true>(dinp + c, inp + c, dout + c, len);
-      else
-        gelu_backward_chunk<false>(dinp + c, inp + c, dout + c, len);
-    }
-  }, kChunk);
+  chunked(n, [&](int64_t c, int64_t len) {
+    if (overwrite)
+      gelu_backward_chunk<true>(dinp + c, inp + c, dout + c, len);
+    else
+      gelu_backward_chunk<false>(dinp + c, inp + c, dout + c, len);
+  });
 }
 
 }  // namespace loom::kernels
