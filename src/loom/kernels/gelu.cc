@@ -3,8 +3,11 @@
 // multiversioning).
 #include "loom/kernels/gelu.h"
 
+#include <vector>
+
 #include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
+#include "loom/kernels/matmul.h"
 #include "loom/kernels/fast_math.h"
 #include "loom/kernels/multiversion.h"
 #include "loom/kernels/reference/gelu.h"
@@ -106,6 +109,20 @@ void tanh_backward(float* dinp, const float* out, const float* dout, int64_t n) 
 void gelu_forward(float* out, const float* inp, int64_t n) {
   if (use_reference()) return reference::gelu_forward<float>(out, inp, n);
   chunked(n, [&](int64_t c, int64_t len) { gelu_forward_chunk(out + c, inp + c, len); });
+}
+
+void gelu_forward_bf16(uint16_t* out, const float* inp, int64_t n) {
+  if (use_reference()) {
+    std::vector<float> y(static_cast<size_t>(n));
+    reference::gelu_forward<float>(y.data(), inp, n);
+    to_bf16(out, y.data(), n);
+    return;
+  }
+  chunked(n, [&](int64_t c, int64_t len) {
+    float y[kChunk];  // 16 KiB: rounded while in L1
+    gelu_forward_chunk(y, inp + c, len);
+    to_bf16(out + c, y, len);
+  });
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n, bool overwrite) {

@@ -119,6 +119,18 @@ LOOM_BF16_TARGET inline __m512i pairs_along_row(const float* p, int64_t n) {
   return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
 }
 
+// The same from bf16 bit patterns: 32 consecutive (the first n) as 16 pair words, and 16
+// consecutive (the first n) as 16 bf16.
+inline __mmask32 first_lanes32(int64_t n) {
+  return n >= 32 ? ~static_cast<__mmask32>(0) : n <= 0 ? static_cast<__mmask32>(0) : (static_cast<__mmask32>(1) << n) - 1u;
+}
+LOOM_BF16_TARGET inline __m512i pairs_along_row(const uint16_t* p, int64_t n) {
+  return _mm512_maskz_loadu_epi16(first_lanes32(n), p);
+}
+LOOM_BF16_TARGET inline __m256i load_bf16x16(const uint16_t* p, int64_t n) {
+  return _mm256_maskz_loadu_epi16(first_lanes(n), p);
+}
+
 // Transposes a 16 x 16 matrix of 32-bit words held one row per register: afterwards r[j]
 // holds what was column j. Pairs of rows interleave (32-bit, then 64-bit), leaving 4 x 4
 // blocks transposed inside each 128-bit lane; two rounds of lane shuffles place the blocks.
@@ -291,6 +303,17 @@ LOOM_BF16_TARGET void micro_kernel(int64_t kp_count, const uint32_t* a, const ui
   }
 }
 
+LOOM_BF16_TARGET void to_bf16_avx512(uint16_t* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    _mm512_storeu_si512(dst + i, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16),
+                                                                                _mm512_loadu_ps(src + i))));
+  for (; i < n; i += 16) {
+    const __mmask16 m = first_lanes(n - i);
+    _mm256_mask_storeu_epi16(dst + i, m, reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + i))));
+  }
+}
+
 // Packing buffers, one set per thread, grown on demand and kept.
 struct PackBuffers {
   std::vector<uint32_t> a, b;
@@ -326,7 +349,8 @@ struct alignas(64) TileConfig {
 // padded to a multiple of 32) and k in steps of 16 pairs; tile (group g, step t) is 16 rows of
 // 16 pair words, contiguous (1 KiB) at word (g * kpp / 16 + t) * 256. Everything past the data
 // is zero. Contiguous tiles load about a quarter faster than rows at a stride of kpp words.
-LOOM_AMX_TARGET void pack_a_tiles(uint32_t* dst, bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t mc,
+template <typename TA>
+LOOM_AMX_TARGET void pack_a_tiles(uint32_t* dst, bool trans_a, const TA* A, int64_t lda, int64_t i0, int64_t mc,
                                   int64_t p0, int64_t kc, int64_t kpp) {
   const int64_t mc_pad = (mc + 31) / 32 * 32, kp_count = (kc + 1) / 2, steps = kpp / 16;
   auto tile_row = [&](int64_t r, int64_t kp0) { return dst + ((r / 16) * steps + kp0 / 16) * 256 + (r % 16) * 16; };
@@ -337,7 +361,7 @@ LOOM_AMX_TARGET void pack_a_tiles(uint32_t* dst, bool trans_a, const float* A, i
     for (int64_t kp0 = 0; kp0 < kpp; kp0 += 16) _mm512_storeu_si512(tile_row(r, kp0), _mm512_setzero_si512());
   if (!trans_a) {  // rows contiguous along k
     for (int64_t r = 0; r < mc; ++r) {
-      const float* row = A + (i0 + r) * lda + p0;
+      const TA* row = A + (i0 + r) * lda + p0;
       for (int64_t kp0 = 0; kp0 < kpp; kp0 += 16)
         _mm512_storeu_si512(tile_row(r, kp0), pairs_along_row(row + 2 * kp0, kc - 2 * kp0));
     }
@@ -439,8 +463,9 @@ LOOM_AMX_TARGET void amx_blocks(const uint32_t* a, const uint32_t* b, int64_t kp
   }
 }
 
+template <typename TA>
 LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-                                     const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                                     const TA* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                                      int64_t ldc, const float* bias, int64_t whole, float* b_col_sums) {
   TileConfig cfg;
   for (int t = 0; t < 8; ++t) {
@@ -516,6 +541,54 @@ bool cpu_has_amx_bf16() {
 #else
   return false;
 #endif
+}
+
+bool bf16_operands_native() { return !use_reference() && cpu_has_amx_bf16(); }
+
+void to_bf16(uint16_t* dst, const float* src, int64_t n) {
+#ifdef LOOM_HAVE_BF16_CODE
+  if (!use_reference() && cpu_has_avx512_bf16()) {
+    to_bf16_avx512(dst, src, n);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i) {
+    const float r = reference::round_to_bf16(src[i]);
+    uint32_t u;
+    std::memcpy(&u, &r, sizeof u);
+    dst[i] = static_cast<uint16_t>(u >> 16);
+  }
+}
+
+void from_bf16(float* dst, const uint16_t* src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t u = static_cast<uint32_t>(src[i]) << 16;
+    std::memcpy(dst + i, &u, sizeof u);
+  }
+}
+
+void gemm_bf16_a16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const uint16_t* A,
+                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias,
+                   float* b_col_sums) {
+  if (M == 0 || N == 0) return;
+#ifdef LOOM_HAVE_BF16_CODE
+  if (bf16_operands_native()) {
+    if (K == 0) return detail::scale_c(M, N, beta, C, ldc, bias);
+    auto serial = [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al, const uint16_t* a, int64_t la,
+                     const float* b, int64_t lb, float be, float* c, int64_t lc, const float* bi, float* sums) {
+      gemm_amx_serial(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, bi, int64_t{8} << 20, sums);
+    };
+    detail::gemm_on_pool_of(serial, 32, 32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
+                            b_col_sums);
+    return;
+  }
+#endif
+  // Widened to fp32 (exact: every bf16 is a float) and through gemm_bf16, whose rounding then
+  // leaves A as it is.
+  const int64_t rows = trans_a ? K : M, cols = trans_a ? M : K;
+  std::vector<float> a(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) from_bf16(a.data() + r * cols, A + r * lda, cols);
+  gemm_bf16(trans_a, trans_b, M, N, K, alpha, a.data(), cols, B, ldb, beta, C, ldc, bias, b_col_sums);
 }
 
 namespace detail {

@@ -2,6 +2,7 @@
 // path switched through set_kernel_path (what LOOM_KERNELS selects in programs).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -167,6 +168,81 @@ TEST(Kernels, GemmBf16MatchesReferenceOnEveryPath) {
         }
       }
   }
+}
+
+std::vector<uint16_t> as_bf16(const Vec& x) {
+  std::vector<uint16_t> out(x.size());
+  to_bf16(out.data(), x.data(), static_cast<int64_t>(x.size()));
+  return out;
+}
+
+// to_bf16 rounds as reference::round_to_bf16 does (nearest even) on every path.
+TEST(Kernels, ToBf16IsReferenceRounding) {
+  Vec x = rnd(1000, 31, 10.0f);
+  for (float v : {0.0f, -0.0f, 1.0f, 1.00390625f, 1.005859375f, 3.0e38f, -1.0e-30f, 65504.0f}) x.push_back(v);
+  for (KernelPath path : {KernelPath::kReference, KernelPath::kOptimized}) {
+    set_kernel_path(path);
+    const std::vector<uint16_t> got = as_bf16(x);
+    Vec back(x.size());
+    from_bf16(back.data(), got.data(), static_cast<int64_t>(x.size()));
+    for (size_t i = 0; i < x.size(); ++i)
+      ASSERT_EQ(back[i], reference::round_to_bf16(x[i])) << x[i] << " on " << kernel_path_name(path);
+  }
+  set_kernel_path(KernelPath::kOptimized);
+}
+
+// A GEMM whose A arrives in bf16 gives, bit for bit, gemm_bf16's result on the fp32 values
+// (which it rounds to the same bf16): on the native path and on the widening fallback.
+TEST(Kernels, GemmBf16WithBf16AEqualsFp32A) {
+  for (KernelPath path : {KernelPath::kOptimized, KernelPath::kReference}) {
+    set_kernel_path(path);
+    for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{
+             {1, 1, 1}, {13, 37, 5}, {150, 40, 400}, {70, 300, 1100}, {300, 70, 2100}, {2048, 96, 64}}) {
+      if (path == KernelPath::kReference && M * N * K > 2000000) continue;  // the scalar reference is slow
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+          const Vec A = rnd((ta ? K : M) * lda, 41), B = rnd((tb ? N : K) * ldb, 42), C0 = rnd(M * ldc, 43);
+          const Vec bias = rnd(N, 44);
+          const std::vector<uint16_t> A16 = as_bf16(A);
+          for (auto [alpha, beta] : std::vector<std::pair<float, float>>{{1.0f, 0.0f}, {0.5f, 1.0f}}) {
+            Vec want = C0, got = C0, want_sums(static_cast<size_t>(N), 0.5f), got_sums = want_sums;
+            gemm_bf16(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, want.data(), ldc, bias.data(),
+                      want_sums.data());
+            gemm_bf16_a16(ta, tb, M, N, K, alpha, A16.data(), lda, B.data(), ldb, beta, got.data(), ldc, bias.data(),
+                          got_sums.data());
+            for (size_t i = 0; i < want.size(); ++i)
+              ASSERT_EQ(got[i], want[i]) << kernel_path_name(path) << " M" << M << " N" << N << " K" << K << " ta"
+                                         << ta << " tb" << tb << " at " << i;
+            for (size_t j = 0; j < want_sums.size(); ++j) ASSERT_EQ(got_sums[j], want_sums[j]) << "column sum " << j;
+          }
+        }
+    }
+  }
+  set_kernel_path(KernelPath::kOptimized);
+}
+
+// LayerNorm and GELU writing bf16 write the fp32 kernels' outputs rounded (to_bf16).
+TEST(Kernels, LayerNormAndGeluWithBf16OutputRoundTheFp32Output) {
+  for (KernelPath path : {KernelPath::kReference, KernelPath::kOptimized}) {
+    set_kernel_path(path);
+    const int64_t N = 37, C = 96;
+    const Vec x = rnd(N * C, 51, 3.0f), w = rnd(C, 52), b = rnd(C, 53);
+    Vec y(static_cast<size_t>(N * C)), mean(N), rstd(N), mean16(N), rstd16(N);
+    layernorm_forward(y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, C, 1e-5f);
+    std::vector<uint16_t> y16(y.size());
+    layernorm_forward_bf16(y16.data(), mean16.data(), rstd16.data(), x.data(), w.data(), b.data(), N, C, 1e-5f);
+    EXPECT_EQ(y16, as_bf16(y)) << kernel_path_name(path);
+    EXPECT_EQ(mean16, mean);
+    EXPECT_EQ(rstd16, rstd);
+    const Vec h = rnd(10000, 54, 4.0f);
+    Vec g(h.size());
+    gelu_forward(g.data(), h.data(), static_cast<int64_t>(h.size()));
+    std::vector<uint16_t> g16(h.size());
+    gelu_forward_bf16(g16.data(), h.data(), static_cast<int64_t>(h.size()));
+    EXPECT_EQ(g16, as_bf16(g)) << kernel_path_name(path);
+  }
+  set_kernel_path(KernelPath::kOptimized);
 }
 
 TEST(Kernels, GemmBf16RoundsItsOperands) {

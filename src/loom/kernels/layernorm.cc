@@ -7,9 +7,35 @@
 
 #include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
+#include "loom/kernels/matmul.h"
 #include "loom/kernels/reference/layernorm.h"
 
 namespace loom::kernels {
+
+namespace {
+// One row of the forward: y[0, C) and the row's mean and rstd.
+void layernorm_row(float* y, float* mean, float* rstd, const float* x, const float* weight, const float* bias,
+                   int64_t C, float eps) {
+  float m = 0;
+#pragma omp simd reduction(+ : m)
+  for (int64_t i = 0; i < C; ++i) m += x[i];
+  m /= static_cast<float>(C);
+  float v = 0;
+#pragma omp simd reduction(+ : v)
+  for (int64_t i = 0; i < C; ++i) v += (x[i] - m) * (x[i] - m);
+  v /= static_cast<float>(C);
+  const float s = 1.0f / std::sqrt(v + eps);
+  if (bias) {
+#pragma omp simd
+    for (int64_t i = 0; i < C; ++i) y[i] = (x[i] - m) * s * weight[i] + bias[i];
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < C; ++i) y[i] = (x[i] - m) * s * weight[i];
+  }
+  *mean = m;
+  *rstd = s;
+}
+}  // namespace
 
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int64_t N, int64_t C, float eps) {
@@ -18,28 +44,24 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
     return;
   }
   parallel_for(N, [&](int64_t lo, int64_t hi) {
-  for (int64_t n = lo; n < hi; ++n) {
-    const float* x = inp + n * C;
-    float m = 0;
-#pragma omp simd reduction(+ : m)
-    for (int64_t i = 0; i < C; ++i) m += x[i];
-    m /= static_cast<float>(C);
-    float v = 0;
-#pragma omp simd reduction(+ : v)
-    for (int64_t i = 0; i < C; ++i) v += (x[i] - m) * (x[i] - m);
-    v /= static_cast<float>(C);
-    const float s = 1.0f / std::sqrt(v + eps);
-    float* y = out + n * C;
-    if (bias) {
-#pragma omp simd
-      for (int64_t i = 0; i < C; ++i) y[i] = (x[i] - m) * s * weight[i] + bias[i];
-    } else {
-#pragma omp simd
-      for (int64_t i = 0; i < C; ++i) y[i] = (x[i] - m) * s * weight[i];
-    }
-    mean[n] = m;
-    rstd[n] = s;
+    for (int64_t n = lo; n < hi; ++n) layernorm_row(out + n * C, mean + n, rstd + n, inp + n * C, weight, bias, C, eps);
+  }, 4);
+}
+
+void layernorm_forward_bf16(uint16_t* out, float* mean, float* rstd, const float* inp, const float* weight,
+                            const float* bias, int64_t N, int64_t C, float eps) {
+  if (use_reference()) {
+    std::vector<float> y(static_cast<size_t>(N * C));
+    reference::layernorm_forward<float>(y.data(), mean, rstd, inp, weight, bias, N, C, eps);
+    to_bf16(out, y.data(), N * C);
+    return;
   }
+  parallel_for(N, [&](int64_t lo, int64_t hi) {
+    std::vector<float> y(static_cast<size_t>(C));  // one row, in L1 when rounded
+    for (int64_t n = lo; n < hi; ++n) {
+      layernorm_row(y.data(), mean + n, rstd + n, inp + n * C, weight, bias, C, eps);
+      to_bf16(out + n * C, y.data(), C);
+    }
   }, 4);
 }
 

@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "loom/base/check.h"
 #include "loom/base/threads.h"
@@ -31,8 +32,6 @@ void sgemm_here(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, flo
   LOOM_CHECK(st == dnnl_success) << "dnnl_sgemm failed with status " << static_cast<int>(st);
 }
 
-// Below this many multiply-adds a GEMM runs on the calling thread alone.
-constexpr int64_t kSerialMacs = 1 << 17;
 
 }  // namespace
 
@@ -68,21 +67,8 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const floa
 void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
                   int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
                   float beta, float* C, int64_t ldc, const float* bias, float* b_col_sums) {
-  if (M * N * K < kSerialMacs || num_threads() == 1) {
-    serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, b_col_sums);
-  } else if (N >= M) {
-    parallel_for((N + col_unit - 1) / col_unit, [&](int64_t lo, int64_t hi) {
-      const int64_t n0 = lo * col_unit, n1 = hi * col_unit < N ? hi * col_unit : N;
-      serial(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0, ldb, beta, C + n0,
-             ldc, bias ? bias + n0 : nullptr, b_col_sums ? b_col_sums + n0 : nullptr);
-    });
-  } else {
-    parallel_for((M + row_unit - 1) / row_unit, [&](int64_t lo, int64_t hi) {
-      const int64_t m0 = lo * row_unit, m1 = hi * row_unit < M ? hi * row_unit : M;
-      serial(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B, ldb, beta,
-             C + m0 * ldc, ldc, bias, m0 == 0 ? b_col_sums : nullptr);
-    });
-  }
+  gemm_on_pool_of(serial, col_unit, row_unit, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
+                  b_col_sums);
 }
 
 }  // namespace detail
@@ -125,10 +111,14 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
   gemm_in(precision, false, tb, N, OC, C, 1.0f, inp, C, weight, tb ? C : OC, 0.0f, out, OC, bias);
 }
 
-void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int64_t N, int64_t C, int64_t OC, WeightLayout layout,
-                     MatmulPrecision precision, bool overwrite_dinp, bool overwrite_dweight,
-                     bool overwrite_dbias) {
+namespace {
+
+// matmul_backward with the input in fp32 (inp) or, with bf16 products, as bf16 bit patterns (inp16).
+void matmul_backward_impl(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                          const uint16_t* inp16, const float* weight, int64_t N, int64_t C, int64_t OC,
+                          WeightLayout layout, MatmulPrecision precision, bool overwrite_dinp, bool overwrite_dweight,
+                          bool overwrite_dbias) {
+  LOOM_CHECK(!inp16 || precision == MatmulPrecision::kBF16) << "a bf16 matmul input needs bf16 products";
   if (use_reference() && precision == MatmulPrecision::kF32) {
     if (dinp && overwrite_dinp) std::fill(dinp, dinp + N * C, 0.0f);
     if (dweight && overwrite_dweight) std::fill(dweight, dweight + C * OC, 0.0f);
@@ -147,11 +137,21 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
   if (fuse_dbias && overwrite_dbias) std::fill(dbias, dbias + OC, 0.0f);
   if (dweight) {
     const float beta = overwrite_dweight ? 0.0f : 1.0f;
-    if (outin)
+    if (outin) {  // dW = dout^T inp: inp is op(B), which gemm_bf16 takes in fp32 only
+      std::vector<float> widened;
+      if (inp16) {
+        widened.resize(static_cast<size_t>(N * C));
+        from_bf16(widened.data(), inp16, N * C);
+        inp = widened.data();
+      }
       gemm_in(precision, true, false, OC, C, N, 1.0f, dout, OC, inp, C, beta, dweight, C);
-    else
+    } else if (inp16) {
+      gemm_bf16_a16(true, false, C, OC, N, 1.0f, inp16, C, dout, OC, beta, dweight, OC, nullptr,
+                    fuse_dbias ? dbias : nullptr);
+    } else {
       gemm_in(precision, true, false, C, OC, N, 1.0f, inp, C, dout, OC, beta, dweight, OC, nullptr,
               fuse_dbias ? dbias : nullptr);
+    }
   }
   if (dbias && !fuse_dbias) {
     // Each thread owns a block of columns and sums rows in order: deterministic.
@@ -167,6 +167,29 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
       }
     });
   }
+}
+
+}  // namespace
+
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int64_t N, int64_t C, int64_t OC, WeightLayout layout,
+                     MatmulPrecision precision, bool overwrite_dinp, bool overwrite_dweight,
+                     bool overwrite_dbias) {
+  matmul_backward_impl(dinp, dweight, dbias, dout, inp, nullptr, weight, N, C, OC, layout, precision, overwrite_dinp,
+                       overwrite_dweight, overwrite_dbias);
+}
+
+void matmul_forward_bf16in(float* out, const uint16_t* inp, const float* weight, const float* bias, int64_t N,
+                           int64_t C, int64_t OC, WeightLayout layout) {
+  const bool tb = layout == WeightLayout::kOutIn;
+  gemm_bf16_a16(false, tb, N, OC, C, 1.0f, inp, C, weight, tb ? C : OC, 0.0f, out, OC, bias);
+}
+
+void matmul_backward_bf16in(float* dinp, float* dweight, float* dbias, const float* dout, const uint16_t* inp,
+                            const float* weight, int64_t N, int64_t C, int64_t OC, WeightLayout layout,
+                            bool overwrite_dinp, bool overwrite_dweight, bool overwrite_dbias) {
+  matmul_backward_impl(dinp, dweight, dbias, dout, nullptr, inp, weight, N, C, OC, layout, MatmulPrecision::kBF16,
+                       overwrite_dinp, overwrite_dweight, overwrite_dbias);
 }
 
 }  // namespace loom::kernels

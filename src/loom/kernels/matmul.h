@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "loom/base/threads.h"
 #include "loom/kernels/reference/matmul.h"
 
 namespace loom::kernels {
@@ -33,6 +34,21 @@ bool parse_matmul_precision(std::string_view name, MatmulPrecision* out);
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
                const float* bias = nullptr, float* b_col_sums = nullptr);
+// gemm_bf16 with op(A) already in bf16 (the bit patterns, A[i * lda + k] or A[k * lda + i] as
+// for gemm): the numbers of gemm_bf16 on the same values in fp32. On AMX tiles (see
+// bf16_operands_native) packing A is then a copy, half the bytes of an fp32 A; elsewhere A
+// is widened to fp32 first.
+void gemm_bf16_a16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const uint16_t* A,
+                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+                   const float* bias = nullptr, float* b_col_sums = nullptr);
+// True where gemm_bf16_a16 reads bf16 operands natively (AMX tiles, not the reference path):
+// where producing a matmul's input in bf16 saves memory traffic instead of adding a pass.
+bool bf16_operands_native();
+// dst[i] = the float of bf16 bit pattern src[i] (exact).
+void from_bf16(float* dst, const uint16_t* src, int64_t n);
+// dst[i] = src[i] rounded to bf16 (round to nearest even, as gemm_bf16 rounds its operands on
+// this machine's path), as bit patterns.
+void to_bf16(uint16_t* dst, const float* src, int64_t n);
 // gemm or gemm_bf16 by `precision` (the linear layers' and attention's products).
 void gemm_in(MatmulPrecision precision, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
              const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
@@ -61,6 +77,9 @@ void gemm_bf16_portable(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_
                         const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                         int64_t ldc, const float* bias = nullptr, float* b_col_sums = nullptr);
 
+// Below this many multiply-adds a GEMM runs on the calling thread alone.
+inline constexpr int64_t kSerialGemmMacs = int64_t{1} << 17;
+
 // A single-threaded GEMM with gemm()'s arguments.
 using SerialGemm = void (*)(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                             const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
@@ -72,6 +91,27 @@ using SerialGemm = void (*)(bool trans_a, bool trans_b, int64_t M, int64_t N, in
 void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
                   int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
                   float beta, float* C, int64_t ldc, const float* bias = nullptr, float* b_col_sums = nullptr);
+// The same split for an A of any element type: serial(trans_a, ..., A block, ...) as SerialGemm.
+template <typename TA, typename Serial>
+void gemm_on_pool_of(Serial serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
+                     int64_t N, int64_t K, float alpha, const TA* A, int64_t lda, const float* B, int64_t ldb,
+                     float beta, float* C, int64_t ldc, const float* bias, float* b_col_sums) {
+  if (M * N * K < kSerialGemmMacs || num_threads() == 1) {
+    serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, b_col_sums);
+  } else if (N >= M) {
+    parallel_for((N + col_unit - 1) / col_unit, [&](int64_t lo, int64_t hi) {
+      const int64_t n0 = lo * col_unit, n1 = hi * col_unit < N ? hi * col_unit : N;
+      serial(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0, ldb, beta, C + n0,
+             ldc, bias ? bias + n0 : nullptr, b_col_sums ? b_col_sums + n0 : nullptr);
+    });
+  } else {
+    parallel_for((M + row_unit - 1) / row_unit, [&](int64_t lo, int64_t hi) {
+      const int64_t m0 = lo * row_unit, m1 = hi * row_unit < M ? hi * row_unit : M;
+      serial(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B, ldb, beta,
+             C + m0 * ldc, ldc, bias, m0 == 0 ? b_col_sums : nullptr);
+    });
+  }
+}
 // b_col_sums[j] += sum over k of op(B)[k][j], j < N, in order of k (paths that do not sum while packing).
 void add_col_sums(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb, float* b_col_sums);
 // C = beta * C (+ bias on every row): the product of an empty inner dimension. Never reads C
@@ -90,5 +130,14 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
                      const float* weight, int64_t N, int64_t C, int64_t OC, WeightLayout layout,
                      MatmulPrecision precision = MatmulPrecision::kF32, bool overwrite_dinp = false,
                      bool overwrite_dweight = false, bool overwrite_dbias = false);
+
+// matmul_forward/backward with bf16 products and the input in bf16 (bit patterns; a layer
+// whose input feeds only matmuls keeps it so: half the bytes, and packing it for the tiles is
+// a copy). The same numbers as with the input in fp32 rounded to bf16.
+void matmul_forward_bf16in(float* out, const uint16_t* inp, const float* weight, const float* bias, int64_t N,
+                           int64_t C, int64_t OC, WeightLayout layout);
+void matmul_backward_bf16in(float* dinp, float* dweight, float* dbias, const float* dout, const uint16_t* inp,
+                            const float* weight, int64_t N, int64_t C, int64_t OC, WeightLayout layout,
+                            bool overwrite_dinp = false, bool overwrite_dweight = false, bool overwrite_dbias = false);
 
 }  // namespace loom::kernels
