@@ -7,11 +7,15 @@
 
 namespace loom {
 
-Variable gelu(Tape& tape, Variable& x, GeluForm form) {
+Variable gelu(Tape& tape, Variable& x, GeluForm form, DType out_dtype) {
   profile::Scope profile_scope("gelu");
-  Variable out(tape.empty(x.shape()), tape.needs_grad({&x}));
+  LOOM_CHECK(out_dtype == DType::kF32 || (out_dtype == DType::kBF16 && form == GeluForm::kTanh))
+      << "gelu output " << dtype_name(out_dtype);
+  Variable out(tape.empty(x.shape(), out_dtype), tape.needs_grad({&x}));
   const int64_t n = x.value().numel();
-  if (form == GeluForm::kErf)
+  if (out_dtype == DType::kBF16)
+    kernels::gelu_forward_bf16(out.value().bf16(), x.value().f32(), n);
+  else if (form == GeluForm::kErf)
     kernels::gelu_erf_forward(out.value().f32(), x.value().f32(), n);
   else
     kernels::gelu_forward(out.value().f32(), x.value().f32(), n);

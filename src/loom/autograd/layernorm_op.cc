@@ -6,15 +6,21 @@
 
 namespace loom {
 
-Variable layernorm(Tape& tape, Variable& x, Variable& weight, Variable& bias, float eps) {
+Variable layernorm(Tape& tape, Variable& x, Variable& weight, Variable& bias, float eps, DType out_dtype) {
   profile::Scope profile_scope("layernorm");
   const int64_t C = x.value().dim(-1);
   const int64_t N = x.value().numel() / C;
   LOOM_CHECK_EQ(weight.value().numel(), C);
-  Variable out(tape.empty(x.shape()), tape.needs_grad({&x, &weight, &bias}));
+  LOOM_CHECK(out_dtype == DType::kF32 || out_dtype == DType::kBF16) << "layernorm output " << dtype_name(out_dtype);
+  Variable out(tape.empty(x.shape(), out_dtype), tape.needs_grad({&x, &weight, &bias}));
   Tensor mean = tape.empty({N}), rstd = tape.empty({N});
-  kernels::layernorm_forward(out.value().f32(), mean.f32(), rstd.f32(), x.value().f32(),
-                             weight.value().f32(), bias.defined() ? bias.value().f32() : nullptr, N, C, eps);
+  const float* b = bias.defined() ? bias.value().f32() : nullptr;
+  if (out_dtype == DType::kBF16)
+    kernels::layernorm_forward_bf16(out.value().bf16(), mean.f32(), rstd.f32(), x.value().f32(), weight.value().f32(),
+                                    b, N, C, eps);
+  else
+    kernels::layernorm_forward(out.value().f32(), mean.f32(), rstd.f32(), x.value().f32(), weight.value().f32(), b,
+                               N, C, eps);
   if (out.requires_grad()) {
     tape.record("layernorm.backward", out, [&tape, out, x, weight, bias, mean, rstd, N, C]() mutable {
       if (!out.has_grad()) return;

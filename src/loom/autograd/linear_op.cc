@@ -20,10 +20,16 @@ Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, Weigh
   out_shape.back() = OC;
   Variable out(tape.empty(out_shape), tape.needs_grad({&x, &weight, &bias}));
   const kernels::MatmulPrecision precision = tape.matmul_precision();
-  kernels::matmul_forward(out.value().f32(), x.value().f32(), w.f32(),
-                          bias.defined() ? bias.value().f32() : nullptr, N, C, OC, layout, precision);
+  // A bf16 input (Tape::matmul_input_dtype) goes to the matmul as it is.
+  const bool x16 = x.value().dtype() == DType::kBF16;
+  LOOM_CHECK(!x16 || precision == kernels::MatmulPrecision::kBF16) << "a bf16 linear input needs bf16 products";
+  const float* b = bias.defined() ? bias.value().f32() : nullptr;
+  if (x16)
+    kernels::matmul_forward_bf16in(out.value().f32(), x.value().bf16(), w.f32(), b, N, C, OC, layout);
+  else
+    kernels::matmul_forward(out.value().f32(), x.value().f32(), w.f32(), b, N, C, OC, layout, precision);
   if (out.requires_grad()) {
-    tape.record("linear.backward", out, [&tape, out, x, weight, bias, N, C, OC, layout, precision]() mutable {
+    tape.record("linear.backward", out, [&tape, out, x, weight, bias, N, C, OC, layout, precision, x16]() mutable {
       if (!out.has_grad()) return;
       // Each gradient is written, not added to, when this is its first contribution (an
       // activation's first, or a parameter's first since zero_grad).
@@ -31,8 +37,12 @@ Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, Weigh
       float* dx = x.requires_grad() ? tape.grad_to_write(x, &overwrite_dx).f32() : nullptr;
       float* dw = weight.requires_grad() ? tape.grad_to_write(weight, &overwrite_dw).f32() : nullptr;
       float* db = bias.defined() && bias.requires_grad() ? tape.grad_to_write(bias, &overwrite_db).f32() : nullptr;
-      kernels::matmul_backward(dx, dw, db, out.grad().f32(), x.value().f32(), weight.value().f32(), N, C, OC, layout,
-                               precision, overwrite_dx, overwrite_dw, overwrite_db);
+      if (x16)
+        kernels::matmul_backward_bf16in(dx, dw, db, out.grad().f32(), x.value().bf16(), weight.value().f32(), N, C,
+                                        OC, layout, overwrite_dx, overwrite_dw, overwrite_db);
+      else
+        kernels::matmul_backward(dx, dw, db, out.grad().f32(), x.value().f32(), weight.value().f32(), N, C, OC,
+                                 layout, precision, overwrite_dx, overwrite_dw, overwrite_db);
     });
   }
   return out;

@@ -22,11 +22,15 @@ Variable embedding(Tape& tape, const Tensor& ids, Variable& wte, Variable& pos);
 Variable linear(Tape& tape, Variable& x, Variable& weight, Variable& bias, WeightLayout layout);
 
 // LayerNorm over the last dim; bias may be undefined.
-Variable layernorm(Tape& tape, Variable& x, Variable& weight, Variable& bias, float eps);
+// out_dtype kBF16 writes y rounded to bf16, for a y that only feeds bf16 matmuls
+// (Tape::matmul_input_dtype); its gradient is fp32 either way.
+Variable layernorm(Tape& tape, Variable& x, Variable& weight, Variable& bias, float eps,
+                   DType out_dtype = DType::kF32);
 
 // GELU: the tanh approximation (GPT-2) or the exact erf form (BERT).
 enum class GeluForm { kTanh, kErf };
-Variable gelu(Tape& tape, Variable& x, GeluForm form = GeluForm::kTanh);
+// out_dtype as for layernorm (kBF16 with the tanh form only).
+Variable gelu(Tape& tape, Variable& x, GeluForm form = GeluForm::kTanh, DType out_dtype = DType::kF32);
 
 // Elementwise tanh (BERT's pooler).
 Variable tanh_activation(Tape& tape, Variable& x);

@@ -10,6 +10,18 @@ Tape::Tape(Arena* arena, bool recording) : arena_(arena), recording_(recording) 
   LOOM_CHECK(arena != nullptr);
 }
 
+namespace {
+// Gradients of bf16 activations are fp32 (they are sums of fp32 products).
+DType grad_dtype(DType value) { return value == DType::kBF16 ? DType::kF32 : value; }
+}  // namespace
+
+DType Tape::matmul_input_dtype() const {
+  return bf16_matmul_inputs_ && matmul_precision_ == kernels::MatmulPrecision::kBF16 &&
+                 kernels::bf16_operands_native()
+             ? DType::kBF16
+             : DType::kF32;
+}
+
 Tensor Tape::empty(const std::vector<int64_t>& shape, DType dtype) const {
   return Tensor::empty(shape, dtype, arena_);
 }
@@ -36,7 +48,7 @@ Tensor& Tape::grad_of(Variable& v) {
   if (v.is_parameter()) {
     v.ensure_grad();
   } else if (!v.has_grad()) {
-    v.mutable_grad() = Tensor::zeros_reusable(v.value().shape(), v.value().dtype(), arena_);
+    v.mutable_grad() = Tensor::zeros_reusable(v.value().shape(), grad_dtype(v.value().dtype()), arena_);
   }
   return v.mutable_grad();
 }
@@ -46,7 +58,7 @@ Tensor& Tape::grad_to_write(Variable& v, bool* overwrite) {
   if (v.is_parameter()) return v.grad_for_overwrite(overwrite);
   *overwrite = !v.has_grad();
   if (*overwrite) {
-    v.mutable_grad() = Tensor::empty_reusable(v.value().shape(), v.value().dtype(), arena_);
+    v.mutable_grad() = Tensor::empty_reusable(v.value().shape(), grad_dtype(v.value().dtype()), arena_);
     return v.mutable_grad();
   }
   return grad_of(v);

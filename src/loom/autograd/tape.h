@@ -58,6 +58,13 @@ class Tape {
   // kBF16 is mixed precision (bf16 products, fp32 sums, fp32 weights and activations).
   void set_matmul_precision(kernels::MatmulPrecision p) { matmul_precision_ = p; }
   kernels::MatmulPrecision matmul_precision() const { return matmul_precision_; }
+  // The dtype in which a layer whose output feeds only matmuls (a LayerNorm or GELU before a
+  // linear) writes it: kBF16 with bf16 products where the kernels read bf16 operands natively
+  // (kernels::bf16_operands_native) - the matmul would round that input to the same bf16
+  // anyway, so only the bytes change - else kF32. Its gradient stays fp32.
+  DType matmul_input_dtype() const;
+  // Off: matmul inputs stay fp32 whatever the precision (tests compare the two).
+  void set_bf16_matmul_inputs(bool on) { bf16_matmul_inputs_ = on; }
 
   // Seeds d(loss)/d(loss) = `seed_grad` and runs the recorded backward functions.
   // `loss` must be a scalar produced while recording.
@@ -83,6 +90,7 @@ class Tape {
   std::vector<Entry> backward_fns_;
   bool keep_activation_grads_ = false;
   kernels::MatmulPrecision matmul_precision_ = kernels::MatmulPrecision::kF32;
+  bool bf16_matmul_inputs_ = true;
   uint64_t seed_ = 0;
   uint64_t calls_ = 0;
 };

@@ -57,10 +57,11 @@ Block::Block(const GPTConfig& c)
                                                                        WeightLayout::kInOut}))) {}
 
 Variable Block::forward(Tape& tape, Variable& x) {
-  Variable h1 = ln_1_.forward(tape, x);
+  // ln_1 and ln_2 feed only the first linear of attention and of the MLP.
+  Variable h1 = ln_1_.forward(tape, x, tape.matmul_input_dtype());
   Variable a = attn_.forward(tape, h1);
   Variable x1 = add(tape, x, a);
-  Variable h2 = ln_2_.forward(tape, x1);
+  Variable h2 = ln_2_.forward(tape, x1, tape.matmul_input_dtype());
   Variable m = mlp_.forward(tape, h2);
   return add(tape, x1, m);
 }

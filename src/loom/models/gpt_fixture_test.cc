@@ -13,6 +13,7 @@
 #include "loom/autograd/tape.h"
 #include "loom/io/model_dir.h"
 #include "loom/kernels/dispatch.h"
+#include "loom/kernels/matmul.h"
 #include "loom/models/fixture_compare.h"
 #include "loom/models/gpt.h"
 #include "loom/optim/optimizer.h"
@@ -112,6 +113,71 @@ TEST_P(GptFixture, MatchesPyTorch) {
     expect_close(v.value().f32(), *fin, v.value().numel(), {2e-5, 1e-4}, "after 5 steps: " + pname);
   }
   kernels::set_kernel_path(saved_path);
+}
+
+// With bf16 products, LayerNorm and GELU outputs that feed only matmuls may be stored in bf16
+// (Tape::matmul_input_dtype): the matmuls would round them to the same bits, so logits, loss,
+// every gradient and the parameters after AdamW steps are the same bit for bit as with those
+// outputs in fp32.
+TEST(GptBf16, MatmulInputsInBf16ChangeNoNumber) {
+  if (!kernels::bf16_operands_native()) GTEST_SKIP() << "bf16 matmul inputs are not used on this CPU";
+  const std::string file = std::string(LOOM_SOURCE_DIR) + "/tests/fixtures/gpt_learned.safetensors";
+  auto f = SafetensorsFile::open(file);
+  ASSERT_TRUE(f.ok()) << f.status().to_string();
+  auto cfg_json = nlohmann::json::parse(f->metadata().at("config"));
+  GPTConfig cfg;
+  cfg.vocab_size = cfg_json["vocab_size"];
+  cfg.block_size = cfg_json["block_size"];
+  cfg.n_layer = cfg_json["n_layer"];
+  cfg.n_head = cfg_json["n_head"];
+  cfg.n_embd = cfg_json["n_embd"];
+  cfg.bias = cfg_json["bias"];
+  const SafetensorsEntry* in = f->find("inputs");
+  const SafetensorsEntry* tg = f->find("targets");
+  ASSERT_TRUE(in && tg);
+  const int64_t B = in->shape[0], T = in->shape[1];
+  Tensor ids = Tensor::empty({B, T}, DType::kI32), targets = Tensor::empty({B * T}, DType::kI32);
+  std::memcpy(ids.i32(), in->data, in->nbytes);
+  std::memcpy(targets.i32(), tg->data, tg->nbytes);
+
+  struct Run {
+    std::vector<float> losses;
+    std::vector<std::vector<float>> grads, params;
+  };
+  auto run = [&](bool bf16_inputs) {
+    GPT model(cfg);
+    auto params = model.named_parameters();
+    EXPECT_TRUE(io::load_parameters(*f, params, "param.").ok());
+    optim::OptimizerOptions options;
+    optim::Optimizer opt(options, params, model.parameter_kinds());
+    Arena arena;
+    Tape tape(&arena, true);
+    tape.set_matmul_precision(kernels::MatmulPrecision::kBF16);
+    tape.set_bf16_matmul_inputs(bf16_inputs);
+    EXPECT_EQ(tape.matmul_input_dtype(), bf16_inputs ? DType::kBF16 : DType::kF32);
+    Run r;
+    opt.zero_grad();
+    for (int step = 0; step < 3; ++step) {
+      tape.reset();
+      Variable l = model.loss(tape, ids, targets);
+      r.losses.push_back(l.value().f32()[0]);
+      tape.backward(l);
+      if (step == 0)
+        for (const auto& [name, v] : params) r.grads.emplace_back(v.grad().f32(), v.grad().f32() + v.grad().numel());
+      optim::clip_grad_norm(params, 1.0);
+      opt.step(1e-3f);
+      opt.zero_grad();
+    }
+    for (const auto& [name, v] : params) r.params.emplace_back(v.value().f32(), v.value().f32() + v.value().numel());
+    return r;
+  };
+  const Run fp32_inputs = run(false), bf16_inputs = run(true);
+  EXPECT_EQ(bf16_inputs.losses, fp32_inputs.losses);
+  ASSERT_EQ(bf16_inputs.grads.size(), fp32_inputs.grads.size());
+  for (size_t i = 0; i < fp32_inputs.grads.size(); ++i) {
+    EXPECT_EQ(bf16_inputs.grads[i], fp32_inputs.grads[i]) << "gradient of parameter " << i;
+    EXPECT_EQ(bf16_inputs.params[i], fp32_inputs.params[i]) << "parameter " << i << " after 3 steps";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, GptFixture,

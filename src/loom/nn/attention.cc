@@ -30,7 +30,7 @@ MLP::MLP(const MLPOptions& o)
 
 Variable MLP::forward(Tape& tape, Variable& x) {
   Variable h = c_fc_.forward(tape, x);
-  Variable g = gelu(tape, h);
+  Variable g = gelu(tape, h, GeluForm::kTanh, tape.matmul_input_dtype());  // feeds c_proj only
   Variable out = c_proj_.forward(tape, g);
   return dropout(tape, out, training() ? options_.dropout : 0.0f);
 }

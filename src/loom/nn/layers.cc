@@ -23,8 +23,8 @@ LayerNorm::LayerNorm(const LayerNormOptions& options) : options_(options) {
   if (options.bias) bias_ = add_parameter("bias", {options.dim}, ParamKind::kBias);
 }
 
-Variable LayerNorm::forward(Tape& tape, Variable& x) {
-  return layernorm(tape, x, weight_, bias_, options_.eps);
+Variable LayerNorm::forward(Tape& tape, Variable& x, DType out_dtype) {
+  return layernorm(tape, x, weight_, bias_, options_.eps, out_dtype);
 }
 
 }  // namespace loom::nn

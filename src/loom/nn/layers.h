@@ -50,7 +50,8 @@ struct LayerNormOptions {
 class LayerNorm : public Module {
  public:
   explicit LayerNorm(const LayerNormOptions& options);
-  Variable forward(Tape& tape, Variable& x);
+  // out_dtype: see loom::layernorm (kBF16 for an output that only feeds matmuls).
+  Variable forward(Tape& tape, Variable& x, DType out_dtype = DType::kF32);
 
  private:
   LayerNormOptions options_;

@@ -79,6 +79,11 @@ class Tensor {
     LOOM_CHECK(dtype_ == DType::kF32) << "tensor is " << dtype_name(dtype_) << ", expected F32";
     return data<float>();
   }
+  // bf16 as bit patterns (kernels::to_bf16 / from_bf16 convert).
+  uint16_t* bf16() const {
+    LOOM_CHECK(dtype_ == DType::kBF16) << "tensor is " << dtype_name(dtype_) << ", expected BF16";
+    return data<uint16_t>();
+  }
   int32_t* i32() const {
     LOOM_CHECK(dtype_ == DType::kI32) << "tensor is " << dtype_name(dtype_) << ", expected I32";
     return data<int32_t>();
