@@ -128,6 +128,38 @@ TEST(Autograd, ActivationGradientsAreReleasedAndReusedWithoutChangingResults) {
   EXPECT_GE(peak_keep - peak_release, 14 * one) << "keep " << peak_keep << " release " << peak_release;
 }
 
+TEST(Autograd, ResidualAddsTakeOverTheirOutputGradientWithoutChangingResults) {
+  // A residual stream r = r + f(r), and r + r: when activation gradients are released, add's
+  // backward hands its output's gradient buffer to an input instead of copying it, and later
+  // gradients accumulate into that buffer; the parameter gradient is bit-identical to the
+  // copying run (gradients kept), and the stream needs fewer buffers.
+  auto run = [](bool keep, size_t* peak) {
+    Tensor w0 = Tensor::empty({64, 32});
+    for (int64_t i = 0; i < w0.numel(); ++i) w0.f32()[i] = 0.01f * static_cast<float>(i % 89) - 0.3f;
+    Variable w = Variable::parameter(w0);
+    Tensor targets = Tensor::empty({64}, DType::kI32);
+    for (int64_t i = 0; i < 64; ++i) targets.i32()[i] = static_cast<int32_t>(i % 32);
+    Arena arena;
+    Tape tape(&arena, true);
+    tape.keep_activation_grads(keep);
+    Variable r = gelu(tape, w);
+    for (int i = 0; i < 8; ++i) {
+      Variable f = gelu(tape, r);
+      r = add(tape, r, f);
+    }
+    r = add(tape, r, r);
+    Variable loss = cross_entropy(tape, r, targets);
+    tape.backward(loss);
+    *peak = arena.peak();
+    return std::vector<float>(w.grad().f32(), w.grad().f32() + w.grad().numel());
+  };
+  size_t peak_keep = 0, peak_release = 0;
+  const std::vector<float> copied = run(true, &peak_keep);
+  const std::vector<float> taken = run(false, &peak_release);
+  EXPECT_EQ(copied, taken);
+  EXPECT_LT(peak_release, peak_keep);
+}
+
 TEST(Autograd, InferenceModeRecordsNothingAndAllocatesNoGradients) {
   TinyNet net;
   Arena arena;

@@ -16,9 +16,17 @@ Variable add(Tape& tape, Variable& a, Variable& b) {
   if (out.requires_grad()) {
     tape.record("add.backward", out, [&tape, out, a, b, n]() mutable {
       if (!out.has_grad()) return;
-      // An input's first gradient is a copy of out's, not a zero fill plus an addition.
+      // An input's first gradient is out's: one activation takes out's buffer over (this is
+      // its last reader: a residual stream's gradient stays in one buffer through the
+      // backward), others get a copy; later gradients are added.
+      bool taken = false;
       for (Variable* in : {&a, &b}) {
         if (!in->requires_grad()) continue;
+        if (!taken && tape.can_take_grad(*in)) {
+          in->mutable_grad() = out.grad();
+          taken = true;
+          continue;
+        }
         bool overwrite = false;
         float* d = tape.grad_to_write(*in, &overwrite).f32();
         if (overwrite)

@@ -54,6 +54,12 @@ class Tape {
   Tensor& grad_to_write(Variable& v, bool* overwrite);
   // Keep every activation's gradient until reset() (for tests and debugging).
   void keep_activation_grads(bool keep) { keep_activation_grads_ = keep; }
+  // Whether v's first gradient may be the buffer of the gradient an op's backward is reading
+  // (taken over instead of copied): v is an activation without a gradient yet and activation
+  // gradients are not being kept (the op's output gradient is read by nothing after it).
+  bool can_take_grad(const Variable& v) const {
+    return !keep_activation_grads_ && !v.is_parameter() && !v.has_grad();
+  }
   // The precision of every matmul (linear op) recorded on this tape, forward and backward:
   // kBF16 is mixed precision (bf16 products, fp32 sums, fp32 weights and activations).
   void set_matmul_precision(kernels::MatmulPrecision p) { matmul_precision_ = p; }
