@@ -96,15 +96,24 @@ TEST(Autograd, GradientsAccumulateAcrossBackwardPasses) {
   for (size_t i = 0; i < once.size(); ++i) EXPECT_NEAR(net.wte.grad().f32()[i], 2 * once[i], 1e-6);
 }
 
+// A (64, 32) parameter with fixed values and 64 targets over 32 classes.
+Variable fixed_param(int period, float offset) {
+  Tensor w0 = Tensor::empty({64, 32});
+  for (int64_t i = 0; i < w0.numel(); ++i) w0.f32()[i] = 0.01f * static_cast<float>(i % period) - offset;
+  return Variable::parameter(w0);
+}
+Tensor fixed_targets() {
+  Tensor targets = Tensor::empty({64}, DType::kI32);
+  for (int64_t i = 0; i < 64; ++i) targets.i32()[i] = static_cast<int32_t>(i % 32);
+  return targets;
+}
+
 TEST(Autograd, ActivationGradientsAreReleasedAndReusedWithoutChangingResults) {
   // A deep stack of same-shape ops: with release, the backward reuses one or two gradient
   // buffers instead of holding one per op; parameter gradients are bit-identical.
   auto run = [](bool keep, size_t* peak) {
-    Tensor w0 = Tensor::empty({64, 32});
-    for (int64_t i = 0; i < w0.numel(); ++i) w0.f32()[i] = 0.01f * static_cast<float>(i % 97) - 0.4f;
-    Variable w = Variable::parameter(w0);
-    Tensor targets = Tensor::empty({64}, DType::kI32);
-    for (int64_t i = 0; i < 64; ++i) targets.i32()[i] = static_cast<int32_t>(i % 32);
+    Variable w = fixed_param(97, 0.4f);
+    const Tensor targets = fixed_targets();
     Arena arena;
     Tape tape(&arena, true);
     tape.keep_activation_grads(keep);
@@ -134,11 +143,8 @@ TEST(Autograd, ResidualAddsTakeOverTheirOutputGradientWithoutChangingResults) {
   // gradients accumulate into that buffer; the parameter gradient is bit-identical to the
   // copying run (gradients kept), and the stream needs fewer buffers.
   auto run = [](bool keep, size_t* peak) {
-    Tensor w0 = Tensor::empty({64, 32});
-    for (int64_t i = 0; i < w0.numel(); ++i) w0.f32()[i] = 0.01f * static_cast<float>(i % 89) - 0.3f;
-    Variable w = Variable::parameter(w0);
-    Tensor targets = Tensor::empty({64}, DType::kI32);
-    for (int64_t i = 0; i < 64; ++i) targets.i32()[i] = static_cast<int32_t>(i % 32);
+    Variable w = fixed_param(89, 0.3f);
+    const Tensor targets = fixed_targets();
     Arena arena;
     Tape tape(&arena, true);
     tape.keep_activation_grads(keep);

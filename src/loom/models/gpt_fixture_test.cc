@@ -26,14 +26,9 @@ using fixture::Tolerance;
 
 class GptFixture : public ::testing::TestWithParam<std::tuple<std::string, kernels::KernelPath>> {};
 
-TEST_P(GptFixture, MatchesPyTorch) {
-  const auto& [name, path] = GetParam();
-  kernels::KernelPath saved_path = kernels::kernel_path();
-  kernels::set_kernel_path(path);
-  const std::string file = std::string(LOOM_SOURCE_DIR) + "/tests/fixtures/" + name + ".safetensors";
-  auto f = SafetensorsFile::open(file);
-  ASSERT_TRUE(f.ok()) << f.status().to_string() << " (regenerate with /usr/bin/python3 tools/make_gpt_fixture.py)";
-  auto cfg_json = nlohmann::json::parse(f->metadata().at("config"));
+// The fixture's model configuration and its batch (inputs, flattened targets).
+GPTConfig config_of(const SafetensorsFile& f) {
+  auto cfg_json = nlohmann::json::parse(f.metadata().at("config"));
   GPTConfig cfg;
   cfg.vocab_size = cfg_json["vocab_size"];
   cfg.block_size = cfg_json["block_size"];
@@ -43,7 +38,29 @@ TEST_P(GptFixture, MatchesPyTorch) {
   cfg.dropout = cfg_json["dropout"];
   cfg.bias = cfg_json["bias"];
   cfg.tie_word_embeddings = cfg_json["tie_word_embeddings"];
-  ASSERT_TRUE(parse_pos_encoding(cfg_json["pos_encoding"], &cfg.pos_encoding));
+  EXPECT_TRUE(parse_pos_encoding(cfg_json["pos_encoding"], &cfg.pos_encoding));
+  return cfg;
+}
+
+std::pair<Tensor, Tensor> batch_of(const SafetensorsFile& f) {
+  const SafetensorsEntry* in = f.find("inputs");
+  const SafetensorsEntry* tg = f.find("targets");
+  LOOM_CHECK(in && tg) << "fixture lacks inputs or targets";
+  Tensor ids = Tensor::empty({in->shape[0], in->shape[1]}, DType::kI32);
+  Tensor targets = Tensor::empty({in->shape[0] * in->shape[1]}, DType::kI32);
+  std::memcpy(ids.i32(), in->data, in->nbytes);
+  std::memcpy(targets.i32(), tg->data, tg->nbytes);
+  return {ids, targets};
+}
+
+TEST_P(GptFixture, MatchesPyTorch) {
+  const auto& [name, path] = GetParam();
+  kernels::KernelPath saved_path = kernels::kernel_path();
+  kernels::set_kernel_path(path);
+  const std::string file = std::string(LOOM_SOURCE_DIR) + "/tests/fixtures/" + name + ".safetensors";
+  auto f = SafetensorsFile::open(file);
+  ASSERT_TRUE(f.ok()) << f.status().to_string() << " (regenerate with /usr/bin/python3 tools/make_gpt_fixture.py)";
+  const GPTConfig cfg = config_of(*f);
   GPT model(cfg);
   auto params = model.named_parameters();
   ASSERT_TRUE(io::load_parameters(*f, params, "param.").ok());
@@ -52,13 +69,7 @@ TEST_P(GptFixture, MatchesPyTorch) {
   for (const auto& e : f->entries()) n_fixture_params += e.name.rfind("param.", 0) == 0;
   EXPECT_EQ(n_fixture_params, params.size());
 
-  const SafetensorsEntry* in = f->find("inputs");
-  const SafetensorsEntry* tg = f->find("targets");
-  ASSERT_TRUE(in && tg);
-  const int64_t B = in->shape[0], T = in->shape[1];
-  Tensor ids = Tensor::empty({B, T}, DType::kI32), targets = Tensor::empty({B * T}, DType::kI32);
-  std::memcpy(ids.i32(), in->data, in->nbytes);
-  std::memcpy(targets.i32(), tg->data, tg->nbytes);
+  const auto [ids, targets] = batch_of(*f);
 
   Arena arena;
   Tape tape(&arena, true);
@@ -124,21 +135,8 @@ TEST(GptBf16, MatmulInputsInBf16ChangeNoNumber) {
   const std::string file = std::string(LOOM_SOURCE_DIR) + "/tests/fixtures/gpt_learned.safetensors";
   auto f = SafetensorsFile::open(file);
   ASSERT_TRUE(f.ok()) << f.status().to_string();
-  auto cfg_json = nlohmann::json::parse(f->metadata().at("config"));
-  GPTConfig cfg;
-  cfg.vocab_size = cfg_json["vocab_size"];
-  cfg.block_size = cfg_json["block_size"];
-  cfg.n_layer = cfg_json["n_layer"];
-  cfg.n_head = cfg_json["n_head"];
-  cfg.n_embd = cfg_json["n_embd"];
-  cfg.bias = cfg_json["bias"];
-  const SafetensorsEntry* in = f->find("inputs");
-  const SafetensorsEntry* tg = f->find("targets");
-  ASSERT_TRUE(in && tg);
-  const int64_t B = in->shape[0], T = in->shape[1];
-  Tensor ids = Tensor::empty({B, T}, DType::kI32), targets = Tensor::empty({B * T}, DType::kI32);
-  std::memcpy(ids.i32(), in->data, in->nbytes);
-  std::memcpy(targets.i32(), tg->data, tg->nbytes);
+  const GPTConfig cfg = config_of(*f);
+  const auto [ids, targets] = batch_of(*f);
 
   struct Run {
     std::vector<float> losses;
