@@ -474,8 +474,8 @@ LOOM_AMX_TARGET void gemm_amx_serial(bool trans_a, bool trans_b, int64_t M, int6
   }
   // Not _tile_loadconfig: GCC 12's version tells the compiler that it reads only the first 8
   // bytes of the struct, so the stores of rows and colsb above may be dropped as dead (they
-  // are, in a function of its own), leaving every tile unconfigured (SIGILL at the first tile
-  // instruction). Here the whole struct is the asm's input.
+  // were, once the load sat in a helper function), leaving every tile unconfigured (SIGILL at
+  // the first tile instruction). Here the whole struct is the asm's input.
   __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
   PackBuffers& buf = t_pack;
   auto grow = [](std::vector<uint32_t>& v, int64_t words) {
