@@ -211,6 +211,84 @@ TEST(Threads, RegionRunsOnDistinctThreadsAndNestedCallsRunInline) {
   loom::set_num_threads(2);
 }
 
+TEST(Threads, SpeedSharesStartEvenAndMoveWorkTowardsTheFasterThread) {
+  loom::SpeedShares shares;
+  int64_t b[4];
+  shares.split(10, 2, b);
+  EXPECT_EQ(b[0], 0);
+  EXPECT_EQ(b[1], 5);
+  EXPECT_EQ(b[2], 10);
+  // Thread 1 takes twice as long for the same work: its share falls, each update part of the
+  // way, towards the third of the work that would have made both finish together.
+  float prev = 0.5f;
+  for (int i = 0; i < 40; ++i) {
+    shares.split(3000, 2, b);
+    const double t[2] = {1e-3 * static_cast<double>(b[1] - b[0]), 2e-3 * static_cast<double>(b[2] - b[1])};
+    shares.update(2, b, t);
+    EXPECT_LE(shares.share(2, 1), prev + 2e-4f) << "update " << i;  // + rounding bounds to units
+    prev = shares.share(2, 1);
+  }
+  EXPECT_NEAR(shares.share(2, 1), 1.0f / 3.0f, 0.01f);
+  EXPECT_NEAR(shares.share(2, 0) + shares.share(2, 1), 1.0f, 1e-6f);
+  // Back on a quiet machine: back to even.
+  for (int i = 0; i < 60; ++i) {
+    shares.split(3000, 2, b);
+    const double t[2] = {1e-3 * static_cast<double>(b[1] - b[0]), 1e-3 * static_cast<double>(b[2] - b[1])};
+    shares.update(2, b, t);
+  }
+  EXPECT_NEAR(shares.share(2, 1), 0.5f, 0.01f);
+  // A thread stalled once keeps at least a fifth of an even share.
+  for (int i = 0; i < 20; ++i) {
+    shares.split(3000, 2, b);
+    const double t[2] = {1e-3, 10.0};
+    shares.update(2, b, t);
+  }
+  EXPECT_GE(shares.share(2, 1), 0.09f);
+  // Regions too short to time, or with an idle thread, leave the shares alone.
+  const float before = shares.share(2, 1);
+  const int64_t tiny[3] = {0, 5, 10}, idle[3] = {0, 10, 10};
+  const double fast[2] = {1e-6, 3e-6}, slow[2] = {1.0, 0.0};
+  shares.update(2, tiny, fast);
+  shares.update(2, idle, slow);
+  EXPECT_EQ(shares.share(2, 1), before);
+  // Shares for another thread count: even for that count.
+  EXPECT_FLOAT_EQ(shares.share(3, 2), 1.0f / 3.0f);
+  const float set3[3] = {1.0f, 1.0f, 2.0f};
+  shares.set(3, set3);
+  shares.split(8, 3, b);
+  EXPECT_EQ(b[1], 2);
+  EXPECT_EQ(b[2], 4);
+  EXPECT_EQ(b[3], 8);
+}
+
+TEST(Threads, BalancedForCoversEveryIndexOnceWhateverTheShares) {
+  for (int threads : {1, 2, 3}) {
+    loom::set_num_threads(threads);
+    loom::SpeedShares shares;
+    const float skewed[3] = {0.05f, 0.9f, 0.05f};
+    for (int round = 0; round < 3; ++round) {
+      if (round == 1) shares.set(threads, skewed);
+      for (int64_t n : {0, 1, 2, 7, 1000}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        loom::parallel_for_balanced(n, shares, [&](int64_t lo, int64_t hi) {
+          EXPECT_LT(lo, hi);
+          for (int64_t i = lo; i < hi; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+        });
+        for (auto& h : hits) EXPECT_EQ(h.load(), 1) << "threads " << threads << " n " << n << " round " << round;
+      }
+    }
+    std::atomic<int> sum{0};  // per-thread scratch made once per thread
+    loom::parallel_dynamic_with(
+        50, [] { return std::vector<int>(1, 0); },
+        [&](std::vector<int>& scratch, int64_t i) {
+          scratch[0] += 1;
+          sum += static_cast<int>(i);
+        });
+    EXPECT_EQ(sum.load(), 49 * 50 / 2);
+  }
+  loom::set_num_threads(2);
+}
+
 TEST(Threads, DynamicVisitsEveryItemAndConcurrentCallersBothFinish) {
   loom::set_num_threads(2);
   // Two application threads share the pool: one gets it, the other runs inline; both

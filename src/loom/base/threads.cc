@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -180,6 +181,71 @@ void run_region(RegionFn fn, void* ctx, int want) {
 }
 
 }  // namespace detail
+
+float SpeedShares::share(int nt, int t) const {
+  LOOM_CHECK(nt > 0 && t >= 0 && t < nt) << "thread " << t << " of " << nt;
+  if (nt > kMaxThreads || nt_.load(std::memory_order_acquire) != nt) return 1.0f / static_cast<float>(nt);
+  return share_[t].load(std::memory_order_relaxed);
+}
+
+void SpeedShares::split(int64_t n, int nt, int64_t* bounds) const {
+  LOOM_CHECK(nt > 0 && nt <= kMaxThreads) << "SpeedShares::split for " << nt << " threads";
+  // One snapshot, normalized by its own sum: the bounds are consistent even if another
+  // thread updates the shares meanwhile.
+  float s[kMaxThreads];
+  double total = 0.0;
+  for (int t = 0; t < nt; ++t) total += s[t] = share(nt, t);
+  double cum = 0.0;
+  bounds[0] = 0;
+  for (int t = 1; t < nt; ++t) {
+    cum += s[t - 1];
+    int64_t b = std::llround(static_cast<double>(n) * cum / total);
+    b = b < bounds[t - 1] ? bounds[t - 1] : b > n ? n : b;
+    bounds[t] = b;
+  }
+  bounds[nt] = n;
+}
+
+void SpeedShares::update(int nt, const int64_t* bounds, const double* seconds) {
+  if (nt < 2 || nt > kMaxThreads) return;
+  const int64_t n = bounds[nt] - bounds[0];
+  double longest = 0.0;
+  for (int t = 0; t < nt; ++t) {
+    // A thread without work, or a region too short to time, says nothing about speed.
+    if (bounds[t + 1] <= bounds[t] || !(seconds[t] > 0.0)) return;
+    longest = seconds[t] > longest ? seconds[t] : longest;
+  }
+  constexpr double kShortest = 50e-6, kStep = 0.25;
+  if (longest < kShortest) return;
+  double target[kMaxThreads], total = 0.0;
+  for (int t = 0; t < nt; ++t)
+    total += target[t] = static_cast<double>(bounds[t + 1] - bounds[t]) / static_cast<double>(n) / seconds[t];
+  // Part of the way from the split that ran towards the one that would have balanced it; no
+  // thread below a fifth of an even share, so a thread slowed once (an interrupt, a page
+  // fault) keeps enough work to be timed again.
+  const double floor = 0.2 / nt;
+  float next[kMaxThreads];
+  double sum = 0.0;
+  for (int t = 0; t < nt; ++t) {
+    const double ran = static_cast<double>(bounds[t + 1] - bounds[t]) / static_cast<double>(n);
+    double v = (1.0 - kStep) * ran + kStep * target[t] / total;
+    v = v < floor ? floor : v;
+    sum += next[t] = static_cast<float>(v);
+  }
+  for (int t = 0; t < nt; ++t) share_[t].store(static_cast<float>(next[t] / sum), std::memory_order_relaxed);
+  nt_.store(nt, std::memory_order_release);
+}
+
+void SpeedShares::set(int nt, const float* shares) {
+  LOOM_CHECK(nt > 0 && nt <= kMaxThreads) << "SpeedShares::set for " << nt << " threads";
+  double sum = 0.0;
+  for (int t = 0; t < nt; ++t) {
+    LOOM_CHECK(shares[t] > 0.0f) << "share " << t << " is " << shares[t];
+    sum += shares[t];
+  }
+  for (int t = 0; t < nt; ++t) share_[t].store(static_cast<float>(shares[t] / sum), std::memory_order_relaxed);
+  nt_.store(nt, std::memory_order_release);
+}
 
 OmpSerialScope::OmpSerialScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
 OmpSerialScope::~OmpSerialScope() { omp_set_num_threads(saved_); }

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "loom/base/clock.h"
+
 namespace loom {
 
 // Sets the number of threads (the caller plus n - 1 workers) for all later parallel work.
@@ -69,6 +71,79 @@ void parallel_dynamic(int64_t n, F&& body) {
         for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
              i = next.fetch_add(1, std::memory_order_relaxed))
           body(tid, i);
+      },
+      n < (1 << 30) ? static_cast<int>(n) : (1 << 30));
+}
+
+// Each pool thread's share of one kind of parallel work, following how fast each thread has
+// lately run its part. On a shared or virtual machine one core can run at half speed for
+// seconds at a time (another tenant on its sibling hyperthread, say), and an even split then
+// makes every region wait for the slow core. After each region the shares move part of the
+// way towards those that would have made all threads finish together (a thread's new share
+// is proportional to its old share over its time), so they follow such changes within a few
+// regions and settle back to even on a quiet machine. Only for work whose results do not
+// depend on where the split falls. Safe to use from several threads at once.
+class SpeedShares {
+ public:
+  static constexpr int kMaxThreads = 64;
+  // bounds[0..nt]: thread t takes units [bounds[t], bounds[t + 1]) of n (0 < nt <= kMaxThreads).
+  void split(int64_t n, int nt, int64_t* bounds) const;
+  // After a region that split by `bounds`: thread t took seconds[t].
+  void update(int nt, const int64_t* bounds, const double* seconds);
+  // Sets the shares for nt threads (normalized here); for tests.
+  void set(int nt, const float* shares);
+  // The share of thread t (0..1) if the shares are for nt threads, else 1 / nt.
+  float share(int nt, int t) const;
+
+ private:
+  std::atomic<int> nt_{0};  // the thread count the shares are for (0: none yet, i.e. even)
+  std::atomic<float> share_[kMaxThreads] = {};
+};
+
+// parallel_for over units split by `shares` (one contiguous block per thread), timing each
+// thread's block to update the shares. The body must give the same results wherever the
+// split falls (e.g. every output element computed by one thread, in one order).
+template <class F>
+void parallel_for_balanced(int64_t n, SpeedShares& shares, F&& body) {
+  if (n <= 0) return;
+  const int pool_threads = num_threads();
+  const int nt = n < pool_threads ? static_cast<int>(n) : pool_threads;
+  if (nt < 2 || nt > SpeedShares::kMaxThreads) {
+    parallel_for(n, body);
+    return;
+  }
+  int64_t bounds[SpeedShares::kMaxThreads + 1];
+  double seconds[SpeedShares::kMaxThreads];
+  shares.split(n, nt, bounds);
+  bool split_ran = false;  // written by thread 0 only
+  parallel_region(
+      [&](int tid, int got) {
+        if (got != nt) {  // ran inline on fewer threads: an even split of the work
+          const int64_t lo = n * tid / got, hi = n * (tid + 1) / got;
+          if (lo < hi) body(lo, hi);
+          return;
+        }
+        const double t0 = monotonic_seconds();
+        if (bounds[tid] < bounds[tid + 1]) body(bounds[tid], bounds[tid + 1]);
+        seconds[tid] = monotonic_seconds() - t0;
+        if (tid == 0) split_ran = true;
+      },
+      nt);
+  if (split_ran) shares.update(nt, bounds, seconds);
+}
+
+// parallel_dynamic for items that need scratch space: each thread makes its own state once
+// (make_state()), then calls body(state, i) for every index it takes.
+template <class MakeState, class F>
+void parallel_dynamic_with(int64_t n, MakeState&& make_state, F&& body) {
+  if (n <= 0) return;
+  std::atomic<int64_t> next{0};
+  parallel_region(
+      [&](int, int) {
+        auto state = make_state();
+        for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
+             i = next.fetch_add(1, std::memory_order_relaxed))
+          body(state, i);
       },
       n < (1 << 30) ? static_cast<int>(n) : (1 << 30));
 }

@@ -203,14 +203,15 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   if (use_reference()) return reference::attention_forward<float>(out, lse, q, k, v, ld, B, T, C, NH, mask);
   const int64_t HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
-    std::vector<float> S(static_cast<size_t>(kRowBlock * T));
-    for (int64_t bh = lo; bh < hi; ++bh) {
-      const int64_t b = bh / NH, h = bh % NH, at = b * T * ld + h * HS;
-      attention_forward_head(out + b * T * C + h * HS, lse + bh * T, q + at, k + at, v + at, ld, T, C, HS, scale,
-                             mask.causal, mask.key_mask ? mask.key_mask + b * T : nullptr, S.data(), precision);
-    }
-  });
+  // Heads handed to whichever thread is free (a core slowed by another tenant takes fewer);
+  // each head is computed by one thread, so the results do not depend on who takes what.
+  parallel_dynamic_with(
+      B * NH, [&] { return std::vector<float>(static_cast<size_t>(kRowBlock * T)); },
+      [&](std::vector<float>& S, int64_t bh) {
+        const int64_t b = bh / NH, h = bh % NH, at = b * T * ld + h * HS;
+        attention_forward_head(out + b * T * C + h * HS, lse + bh * T, q + at, k + at, v + at, ld, T, C, HS, scale,
+                               mask.causal, mask.key_mask ? mask.key_mask + b * T : nullptr, S.data(), precision);
+      });
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
@@ -228,16 +229,23 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
     return reference::attention_backward<float>(dq, dk, dv, dout, q, k, v, ld, out, lse, B, T, C, NH, mask);
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  parallel_for(B * NH, [&](int64_t lo, int64_t hi) {
-    std::vector<float> S(static_cast<size_t>(kRowBlock * T)), dP(S.size()), D(static_cast<size_t>(T));
-    for (int64_t bh = lo; bh < hi; ++bh) {
-      const int64_t b = bh / NH, h = bh % NH, at = b * T * ld + h * HS;
-      if (overwrite) zero_head(at);
-      attention_backward_head(dq + at, dk + at, dv + at, dout + b * T * C + h * HS, q + at, k + at, v + at, ld,
-                              out + b * T * C + h * HS, lse + bh * T, T, C, HS, scale, mask.causal,
-                              mask.key_mask ? mask.key_mask + b * T : nullptr, S.data(), dP.data(), D.data(), precision);
-    }
-  });
+  struct Scratch {
+    std::vector<float> S, dP, D;
+  };
+  parallel_dynamic_with(
+      B * NH,
+      [&] {
+        return Scratch{std::vector<float>(static_cast<size_t>(kRowBlock * T)),
+                       std::vector<float>(static_cast<size_t>(kRowBlock * T)), std::vector<float>(static_cast<size_t>(T))};
+      },
+      [&](Scratch& s, int64_t bh) {
+        const int64_t b = bh / NH, h = bh % NH, at = b * T * ld + h * HS;
+        if (overwrite) zero_head(at);
+        attention_backward_head(dq + at, dk + at, dv + at, dout + b * T * C + h * HS, q + at, k + at, v + at, ld,
+                                out + b * T * C + h * HS, lse + bh * T, T, C, HS, scale, mask.causal,
+                                mask.key_mask ? mask.key_mask + b * T : nullptr, s.S.data(), s.dP.data(), s.D.data(),
+                                precision);
+      });
 }
 
 void attention_forward(float* out, float* lse, const float* qkv, int64_t B, int64_t T, int64_t C, int64_t NH,

@@ -222,6 +222,76 @@ TEST(Kernels, GemmBf16WithBf16AEqualsFp32A) {
   set_kernel_path(KernelPath::kOptimized);
 }
 
+// The bf16 GEMMs split C among threads by their recent speeds (gemm_bf16_shares): wherever
+// the split falls, every element of C (and every column sum) comes out the same, bit for bit.
+TEST(Kernels, GemmBf16ResultsDoNotDependOnHowTheWorkIsSplit) {
+  set_num_threads(2);
+  SpeedShares& shares = detail::gemm_bf16_shares();
+  const float even[2] = {1.0f, 1.0f}, left[2] = {0.13f, 0.87f}, right[2] = {0.9f, 0.1f};
+  // Columns split (N >= M) and rows split, with edge blocks of every size.
+  for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{{70, 300, 1100}, {300, 70, 2100}, {45, 1000, 77}, {1000, 45, 300}}) {
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+        const Vec A = rnd((ta ? K : M) * lda, 61), B = rnd((tb ? N : K) * ldb, 62), C0 = rnd(M * ldc, 63);
+        const Vec bias = rnd(N, 64);
+        const std::vector<uint16_t> A16 = as_bf16(A);
+        Vec first, first16, first512, first_sums;
+        for (const float* s : {even, left, right}) {
+          shares.set(2, s);
+          Vec got = C0, got16 = C0, got512 = C0, sums(static_cast<size_t>(N), 0.5f), sums16 = sums;
+          gemm_bf16(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 1.0f, got.data(), ldc, bias.data(), sums.data());
+          gemm_bf16_a16(ta, tb, M, N, K, 0.5f, A16.data(), lda, B.data(), ldb, 0.0f, got16.data(), ldc, nullptr,
+                        sums16.data());
+          if (cpu_has_avx512_bf16())  // the non-AMX path, split as gemm_bf16 splits it there
+            detail::gemm_on_pool(detail::gemm_bf16_avx512, 32, 12, &shares, ta, tb, M, N, K, 1.0f, A.data(), lda,
+                                 B.data(), ldb, 1.0f, got512.data(), ldc, bias.data());
+          if (s == even) {
+            first = got, first16 = got16, first512 = got512, first_sums = sums;
+            continue;
+          }
+          for (size_t i = 0; i < got.size(); ++i) {
+            ASSERT_EQ(got[i], first[i]) << "M" << M << " N" << N << " K" << K << " ta" << ta << " tb" << tb << " at " << i;
+            ASSERT_EQ(got16[i], first16[i]) << "bf16 A, M" << M << " N" << N << " at " << i;
+            ASSERT_EQ(got512[i], first512[i]) << "AVX512-BF16, M" << M << " N" << N << " at " << i;
+          }
+          for (size_t j = 0; j < sums.size(); ++j) ASSERT_EQ(sums[j], first_sums[j]) << "column sum " << j;
+        }
+      }
+  }
+  shares.set(2, even);
+}
+
+// Attention hands heads and AdamW hands chunks to whichever thread is free: the same numbers
+// on one thread as on two.
+TEST(Kernels, DynamicallySharedKernelsGiveTheSameNumbersOnOneThreadAndTwo) {
+  const int64_t B = 2, T = 33, C = 48, NH = 3, n = 100003;
+  const Vec qkv = rnd(B * T * 3 * C, 71), dout = rnd(B * T * C, 72);
+  const Vec g = rnd(n, 74), p0 = rnd(n, 75);
+  struct Out {
+    Vec out, lse, dqkv, p, m, v;
+  };
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    Out o{Vec(static_cast<size_t>(B * T * C)), Vec(static_cast<size_t>(B * NH * T)), Vec(qkv.size()), p0,
+          Vec(static_cast<size_t>(n), 0.0f), Vec(static_cast<size_t>(n), 0.0f)};
+    attention_forward(o.out.data(), o.lse.data(), qkv.data(), B, T, C, NH);
+    attention_backward(o.dqkv.data(), dout.data(), qkv.data(), o.out.data(), o.lse.data(), B, T, C, NH,
+                       MatmulPrecision::kF32, true);
+    for (int64_t step = 1; step <= 2; ++step)
+      adamw_update(o.p.data(), g.data(), o.m.data(), o.v.data(), n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.1f, step, true, 0.5f);
+    return o;
+  };
+  const Out one = run(1), two = run(2);
+  EXPECT_EQ(one.out, two.out);
+  EXPECT_EQ(one.lse, two.lse);
+  EXPECT_EQ(one.dqkv, two.dqkv);
+  EXPECT_EQ(one.p, two.p);
+  EXPECT_EQ(one.m, two.m);
+  EXPECT_EQ(one.v, two.v);
+  set_num_threads(2);
+}
+
 // LayerNorm and GELU writing bf16 write the fp32 kernels' outputs rounded (to_bf16).
 TEST(Kernels, LayerNormAndGeluWithBf16OutputRoundTheFp32Output) {
   for (KernelPath path : {KernelPath::kReference, KernelPath::kOptimized}) {

@@ -64,10 +64,11 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc, const floa
   }
 }
 
-void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
-                  int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
-                  float beta, float* C, int64_t ldc, const float* bias, float* b_col_sums) {
-  gemm_on_pool_of(serial, col_unit, row_unit, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
+void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, SpeedShares* shares, bool trans_a,
+                  bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias,
+                  float* b_col_sums) {
+  gemm_on_pool_of(serial, col_unit, row_unit, shares, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
                   b_col_sums);
 }
 
@@ -87,8 +88,9 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     detail::scale_c(M, N, beta, C, ldc, bias);
     return;
   }
-  // Blocks of whole cache lines (16 floats) of columns, or of 8 rows.
-  detail::gemm_on_pool(sgemm_here, 16, 8, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
+  // Blocks of whole cache lines (16 floats) of columns, or of 8 rows, split evenly: oneDNN may
+  // block a product differently by its shape, so C's values could depend on where a split falls.
+  detail::gemm_on_pool(sgemm_here, 16, 8, nullptr, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
                        b_col_sums);
 }
 

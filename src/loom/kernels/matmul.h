@@ -87,31 +87,46 @@ using SerialGemm = void (*)(bool trans_a, bool trans_b, int64_t M, int64_t N, in
 // Runs `serial` on one block of C per pool thread: the longer side of C is split in units
 // of `col_unit` columns or `row_unit` rows; small products run on the caller alone. Both
 // the fp32 and the bf16 GEMM split this way. Column sums of op(B) are taken by the block that
-// owns the columns (or, when rows are split, by the block holding row 0).
-void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
-                  int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
-                  float beta, float* C, int64_t ldc, const float* bias = nullptr, float* b_col_sums = nullptr);
+// owns the columns (or, when rows are split, by the block holding row 0). With `shares` the
+// blocks follow the threads' recent speeds (parallel_for_balanced), for serial GEMMs whose
+// every element of C comes out the same wherever a unit boundary splits C; without, the
+// blocks are even.
+void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, SpeedShares* shares, bool trans_a,
+                  bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias = nullptr,
+                  float* b_col_sums = nullptr);
 // The same split for an A of any element type: serial(trans_a, ..., A block, ...) as SerialGemm.
 template <typename TA, typename Serial>
-void gemm_on_pool_of(Serial serial, int64_t col_unit, int64_t row_unit, bool trans_a, bool trans_b, int64_t M,
-                     int64_t N, int64_t K, float alpha, const TA* A, int64_t lda, const float* B, int64_t ldb,
-                     float beta, float* C, int64_t ldc, const float* bias, float* b_col_sums) {
+void gemm_on_pool_of(Serial serial, int64_t col_unit, int64_t row_unit, SpeedShares* shares, bool trans_a,
+                     bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const TA* A, int64_t lda,
+                     const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias,
+                     float* b_col_sums) {
+  auto split = [&](int64_t units, auto&& body) {
+    if (shares)
+      parallel_for_balanced(units, *shares, body);
+    else
+      parallel_for(units, body);
+  };
   if (M * N * K < kSerialGemmMacs || num_threads() == 1) {
     serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, b_col_sums);
   } else if (N >= M) {
-    parallel_for((N + col_unit - 1) / col_unit, [&](int64_t lo, int64_t hi) {
+    split((N + col_unit - 1) / col_unit, [&](int64_t lo, int64_t hi) {
       const int64_t n0 = lo * col_unit, n1 = hi * col_unit < N ? hi * col_unit : N;
       serial(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0, ldb, beta, C + n0,
              ldc, bias ? bias + n0 : nullptr, b_col_sums ? b_col_sums + n0 : nullptr);
     });
   } else {
-    parallel_for((M + row_unit - 1) / row_unit, [&](int64_t lo, int64_t hi) {
+    split((M + row_unit - 1) / row_unit, [&](int64_t lo, int64_t hi) {
       const int64_t m0 = lo * row_unit, m1 = hi * row_unit < M ? hi * row_unit : M;
       serial(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B, ldb, beta,
              C + m0 * ldc, ldc, bias, m0 == 0 ? b_col_sums : nullptr);
     });
   }
 }
+// The shares by which the bf16 GEMMs (AMX and AVX512-BF16 paths, whose results do not depend
+// on the split) divide their work among the pool's threads: one for all of them, since the
+// threads' speeds do not depend on the product.
+SpeedShares& gemm_bf16_shares();
 // b_col_sums[j] += sum over k of op(B)[k][j], j < N, in order of k (paths that do not sum while packing).
 void add_col_sums(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb, float* b_col_sums);
 // C = beta * C (+ bias on every row): the product of an empty inner dimension. Never reads C

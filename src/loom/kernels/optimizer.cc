@@ -54,10 +54,12 @@ void adamw_update(float* param, const float* grad, float* m, float* v, int64_t n
   const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
   const float inv_bc1 = static_cast<float>(1.0 / bc1), inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-  parallel_for(n, [&](int64_t lo, int64_t hi) {
-    adam_chunk(param + lo, grad + lo, m + lo, v + lo, hi - lo, lr, beta1, beta2, eps, weight_decay, inv_bc1,
+  // Chunks handed to whichever thread is free: a core slowed by another tenant takes fewer.
+  parallel_dynamic((n + kChunk - 1) / kChunk, [&](int, int64_t c) {
+    const int64_t lo = c * kChunk;
+    adam_chunk(param + lo, grad + lo, m + lo, v + lo, len(lo, n), lr, beta1, beta2, eps, weight_decay, inv_bc1,
                inv_sqrt_bc2, decoupled, grad_scale);
-  }, kChunk);
+  });
 }
 
 void sgd_update(float* param, const float* grad, float* momentum_buf, int64_t n, float lr,
