@@ -14,9 +14,13 @@ bandwidth) in the same run. "train-bf16" rows train with bf16 matmul products on
 (loom --bf16 1 against PyTorch's torch.autocast(cpu, bfloat16)).
 
 Environments (--envs): "best" gives PyTorch its best settings on this machine, for both sides
-and for this command only: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (a Haswell core type
-halves OpenBLAS's GEMM here) and OMP_WAIT_POLICY=PASSIVE (OpenMP threads otherwise spin
-against OpenBLAS's); "as-is" runs with the environment as it was handed over.
+and for this command only: OPENBLAS_L2_SIZE unset, OMP_WAIT_POLICY=PASSIVE (OpenMP threads
+otherwise spin against OpenBLAS's) and OPENBLAS_CORETYPE set to whichever of OpenBLAS's
+kernels runs PyTorch's fp32 matmul fastest here, measured first (--coretype to fix it): left
+to itself, OpenBLAS may not recognise a new CPU and fall back to its oldest x86-64 kernels
+(on this machine it picks "Prescott", 6-8x slower than "SkylakeX"), and a Haswell core type
+set in the environment halves its GEMM on others. "as-is" runs with the environment as it
+was handed over.
 
 Debian's PyTorch does its matrix products through the system BLAS (libblas.so.3). With only the
 reference BLAS installed it is about 50 times slower than with OpenBLAS, which would make the
@@ -53,13 +57,58 @@ def split_mode(mode):
     return mode, [], []
 
 
-def env_for(name):
+def env_for(name, coretype=""):
     env = dict(os.environ)
     if name == "best":
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
         env["OMP_WAIT_POLICY"] = "PASSIVE"
+        if coretype:
+            env["OPENBLAS_CORETYPE"] = coretype
     return env
+
+
+# OpenBLAS x86-64 kernel families worth trying, with the CPU flags each needs.
+CORETYPES = [("SkylakeX", {"avx512f", "avx512bw", "avx512vl", "avx512dq"}),
+             ("Cooperlake", {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16"}),
+             ("Haswell", {"avx2", "fma"}), ("Zen", {"avx2", "fma"}), ("Sandybridge", {"avx"})]
+
+MATMUL_PROBE = """
+import os, sys, time, torch
+torch.set_num_threads(int(sys.argv[1]))
+a, b = torch.randn(1024, 768), torch.randn(768, 2304)
+for _ in range(3): torch.mm(a, b)
+ts = []
+for _ in range(7):
+    t = time.perf_counter(); torch.mm(a, b); ts.append(time.perf_counter() - t)
+print(2 * 1024 * 768 * 2304 / sorted(ts)[3] / 1e9)
+"""
+
+
+def pick_coretype(threads):
+    """Times PyTorch's fp32 matmul (a C1 shape) under each OpenBLAS kernel family this CPU can
+    run, and under OpenBLAS's own choice; returns (best setting or "", report line)."""
+    try:
+        flags = set(open("/proc/cpuinfo").read().split())
+    except OSError:
+        flags = set()
+    results = []
+    for name in [""] + [n for n, need in CORETYPES if need <= flags]:
+        env = env_for("best", name)
+        env["OPENBLAS_VERBOSE"] = "2"
+        p = subprocess.run([sys.executable, "-c", MATMUL_PROBE, str(threads)], env=env, capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            continue
+        core = next((l.split(":", 1)[1].strip() for l in (p.stdout + p.stderr).splitlines()
+                     if l.startswith("Core:")), "?")
+        results.append((float(p.stdout.strip().splitlines()[-1]), name, core))
+    if not results:
+        return "", "PyTorch matmul probe failed; OPENBLAS_CORETYPE left unset"
+    best = max(results)
+    line = ", ".join(f"{name or 'unset'} ({core}) {g:.0f} GFLOP/s" for g, name, core in results)
+    return best[1], f"PyTorch fp32 matmul 1024x768x2304 by OpenBLAS kernel (OPENBLAS_CORETYPE): {line}; using " + \
+        (best[1] or "unset")
 
 
 def run_one(cmd, env):
@@ -87,6 +136,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--loom_bench", default=os.path.join(ROOT, "build", "bench", "loom_bench"))
     ap.add_argument("--json", help="also write every raw measurement here")
+    ap.add_argument("--coretype", default=None,
+                    help="OPENBLAS_CORETYPE for the best environment (\"\" for unset; default: the fastest, measured)")
     ap.add_argument("--no_profile", action="store_true",
                     help="skip the extra profiled loom run per measurement (LOOM_PROFILE; first environment only)")
     a = ap.parse_args()
@@ -100,7 +151,14 @@ def main():
     raw = []
     profiles = []
 
-    probe = run_one([a.loom_bench, "probe", "--threads", str(a.threads)], env_for("best"))
+    if a.coretype is None:
+        coretype, report = pick_coretype(a.threads)
+        print(report)
+    else:
+        coretype = a.coretype
+        print(f"OPENBLAS_CORETYPE for the best environment: {coretype or 'unset'} (--coretype)")
+    raw.append({"openblas_coretype_best": coretype})
+    probe = run_one([a.loom_bench, "probe", "--threads", str(a.threads)], env_for("best", coretype))
     raw.append(probe)
     print(f"Machine limits ({a.threads} threads, measured now): fp32 FMA peak {probe['fma_gflops']:.0f} GFLOP/s "
           f"({probe['fma_isa']}), oneDNN sgemm 2048^3 {probe['sgemm_2048_gflops']:.0f} GFLOP/s, loom sgemm "
@@ -112,7 +170,7 @@ def main():
           "loom GFLOP/s | PyTorch GFLOP/s | loom peak MB | PyTorch peak MB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for env_name in a.envs.split(","):
-        env = env_for(env_name)
+        env = env_for(env_name, coretype)
         for cname in a.configs.split(","):
             cfg = CONFIGS[cname]
             for mode in MODES[cname]:
