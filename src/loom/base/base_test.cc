@@ -279,7 +279,7 @@ TEST(Threads, BalancedForCoversEveryIndexOnceWhateverTheShares) {
     }
     std::atomic<int> sum{0};  // per-thread scratch made once per thread
     loom::parallel_dynamic_with(
-        50, [] { return std::vector<int>(1, 0); },
+        50, [](int) { return std::vector<int>(1, 0); },
         [&](std::vector<int>& scratch, int64_t i) {
           scratch[0] += 1;
           sum += static_cast<int>(i);

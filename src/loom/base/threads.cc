@@ -224,26 +224,29 @@ void SpeedShares::update(int nt, const int64_t* bounds, const double* seconds) {
   // thread below a fifth of an even share, so a thread slowed once (an interrupt, a page
   // fault) keeps enough work to be timed again.
   const double floor = 0.2 / nt;
-  float next[kMaxThreads];
-  double sum = 0.0;
+  double next[kMaxThreads];
   for (int t = 0; t < nt; ++t) {
     const double ran = static_cast<double>(bounds[t + 1] - bounds[t]) / static_cast<double>(n);
-    double v = (1.0 - kStep) * ran + kStep * target[t] / total;
-    v = v < floor ? floor : v;
-    sum += next[t] = static_cast<float>(v);
+    const double v = (1.0 - kStep) * ran + kStep * target[t] / total;
+    next[t] = v < floor ? floor : v;
   }
-  for (int t = 0; t < nt; ++t) share_[t].store(static_cast<float>(next[t] / sum), std::memory_order_relaxed);
-  nt_.store(nt, std::memory_order_release);
+  store(nt, next);
 }
 
 void SpeedShares::set(int nt, const float* shares) {
   LOOM_CHECK(nt > 0 && nt <= kMaxThreads) << "SpeedShares::set for " << nt << " threads";
-  double sum = 0.0;
+  double values[kMaxThreads];
   for (int t = 0; t < nt; ++t) {
     LOOM_CHECK(shares[t] > 0.0f) << "share " << t << " is " << shares[t];
-    sum += shares[t];
+    values[t] = shares[t];
   }
-  for (int t = 0; t < nt; ++t) share_[t].store(static_cast<float>(shares[t] / sum), std::memory_order_relaxed);
+  store(nt, values);
+}
+
+void SpeedShares::store(int nt, const double* values) {
+  double sum = 0.0;
+  for (int t = 0; t < nt; ++t) sum += values[t];
+  for (int t = 0; t < nt; ++t) share_[t].store(static_cast<float>(values[t] / sum), std::memory_order_relaxed);
   nt_.store(nt, std::memory_order_release);
 }
 

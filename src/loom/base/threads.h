@@ -60,21 +60,6 @@ void parallel_for(int64_t n, F&& body, int64_t min_per_thread = 1) {
       want);
 }
 
-// Calls body(tid, i) for every i in [0, n), handing out indices one at a time to whichever
-// thread is free (for items of very different cost, e.g. text chunks).
-template <class F>
-void parallel_dynamic(int64_t n, F&& body) {
-  if (n <= 0) return;
-  std::atomic<int64_t> next{0};
-  parallel_region(
-      [&](int tid, int) {
-        for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
-             i = next.fetch_add(1, std::memory_order_relaxed))
-          body(tid, i);
-      },
-      n < (1 << 30) ? static_cast<int>(n) : (1 << 30));
-}
-
 // Each pool thread's share of one kind of parallel work, following how fast each thread has
 // lately run its part. On a shared or virtual machine one core can run at half speed for
 // seconds at a time (another tenant on its sibling hyperthread, say), and an even split then
@@ -96,6 +81,8 @@ class SpeedShares {
   float share(int nt, int t) const;
 
  private:
+  // Stores values[0..nt) divided by their sum as the shares for nt threads.
+  void store(int nt, const double* values);
   std::atomic<int> nt_{0};  // the thread count the shares are for (0: none yet, i.e. even)
   std::atomic<float> share_[kMaxThreads] = {};
 };
@@ -132,20 +119,28 @@ void parallel_for_balanced(int64_t n, SpeedShares& shares, F&& body) {
   if (split_ran) shares.update(nt, bounds, seconds);
 }
 
-// parallel_dynamic for items that need scratch space: each thread makes its own state once
-// (make_state()), then calls body(state, i) for every index it takes.
+// Calls body(state, i) for every i in [0, n), handing out indices one at a time to whichever
+// thread is free (for items of very different cost, e.g. text chunks, or when one core may be
+// slower than the other). Each thread first makes its own state, e.g. scratch space, with
+// make_state(tid).
 template <class MakeState, class F>
 void parallel_dynamic_with(int64_t n, MakeState&& make_state, F&& body) {
   if (n <= 0) return;
   std::atomic<int64_t> next{0};
   parallel_region(
-      [&](int, int) {
-        auto state = make_state();
+      [&](int tid, int) {
+        auto state = make_state(tid);
         for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
              i = next.fetch_add(1, std::memory_order_relaxed))
           body(state, i);
       },
       n < (1 << 30) ? static_cast<int>(n) : (1 << 30));
+}
+
+// parallel_dynamic_with whose state is the thread's id: body(tid, i).
+template <class F>
+void parallel_dynamic(int64_t n, F&& body) {
+  parallel_dynamic_with(n, [](int tid) { return tid; }, body);
 }
 
 // While alive, OpenMP regions started by this thread (e.g. inside a oneDNN call) run on

@@ -206,7 +206,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   // Heads handed to whichever thread is free (a core slowed by another tenant takes fewer);
   // each head is computed by one thread, so the results do not depend on who takes what.
   parallel_dynamic_with(
-      B * NH, [&] { return std::vector<float>(static_cast<size_t>(kRowBlock * T)); },
+      B * NH, [&](int) { return std::vector<float>(static_cast<size_t>(kRowBlock * T)); },
       [&](std::vector<float>& S, int64_t bh) {
         const int64_t b = bh / NH, h = bh % NH, at = b * T * ld + h * HS;
         attention_forward_head(out + b * T * C + h * HS, lse + bh * T, q + at, k + at, v + at, ld, T, C, HS, scale,
@@ -234,7 +234,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   };
   parallel_dynamic_with(
       B * NH,
-      [&] {
+      [&](int) {
         return Scratch{std::vector<float>(static_cast<size_t>(kRowBlock * T)),
                        std::vector<float>(static_cast<size_t>(kRowBlock * T)), std::vector<float>(static_cast<size_t>(T))};
       },

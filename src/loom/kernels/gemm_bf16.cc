@@ -578,8 +578,8 @@ void gemm_bf16_a16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
                      const float* b, int64_t lb, float be, float* c, int64_t lc, const float* bi, float* sums) {
       gemm_amx_serial(ta, tb, m, n, k, al, a, la, b, lb, be, c, lc, bi, int64_t{8} << 20, sums);
     };
-    detail::gemm_on_pool_of(serial, 32, 32, &detail::gemm_bf16_shares(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
-                            b_col_sums);
+    detail::gemm_on_pool_of(serial, 32, 32, &detail::gemm_bf16_shares(), trans_a, trans_b, M, N, K, alpha, A, lda,
+                            B, ldb, beta, C, ldc, bias, b_col_sums);
     return;
   }
 #endif
@@ -683,11 +683,11 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
   }
   // One block of C per pool thread, in whole micro-tiles: 32 columns, or 32 (AMX) / 12 rows.
   if (cpu_has_amx_bf16())
-    detail::gemm_on_pool(amx_with_default_packing, 32, 32, &detail::gemm_bf16_shares(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                         ldc, bias, b_col_sums);
+    detail::gemm_on_pool(amx_with_default_packing, 32, 32, &detail::gemm_bf16_shares(), trans_a, trans_b, M, N, K,
+                         alpha, A, lda, B, ldb, beta, C, ldc, bias, b_col_sums);
   else
-    detail::gemm_on_pool(detail::gemm_bf16_avx512, 32, 12, &detail::gemm_bf16_shares(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                         ldc, bias, b_col_sums);
+    detail::gemm_on_pool(detail::gemm_bf16_avx512, 32, 12, &detail::gemm_bf16_shares(), trans_a, trans_b, M, N, K,
+                         alpha, A, lda, B, ldb, beta, C, ldc, bias, b_col_sums);
 }
 
 }  // namespace loom::kernels

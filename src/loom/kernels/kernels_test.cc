@@ -229,7 +229,8 @@ TEST(Kernels, GemmBf16ResultsDoNotDependOnHowTheWorkIsSplit) {
   SpeedShares& shares = detail::gemm_bf16_shares();
   const float even[2] = {1.0f, 1.0f}, left[2] = {0.13f, 0.87f}, right[2] = {0.9f, 0.1f};
   // Columns split (N >= M) and rows split, with edge blocks of every size.
-  for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{{70, 300, 1100}, {300, 70, 2100}, {45, 1000, 77}, {1000, 45, 300}}) {
+  for (auto [M, N, K] :
+       std::vector<std::array<int64_t, 3>>{{70, 300, 1100}, {300, 70, 2100}, {45, 1000, 77}, {1000, 45, 300}}) {
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
@@ -240,7 +241,8 @@ TEST(Kernels, GemmBf16ResultsDoNotDependOnHowTheWorkIsSplit) {
         for (const float* s : {even, left, right}) {
           shares.set(2, s);
           Vec got = C0, got16 = C0, got512 = C0, sums(static_cast<size_t>(N), 0.5f), sums16 = sums;
-          gemm_bf16(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 1.0f, got.data(), ldc, bias.data(), sums.data());
+          gemm_bf16(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 1.0f, got.data(), ldc, bias.data(),
+                    sums.data());
           gemm_bf16_a16(ta, tb, M, N, K, 0.5f, A16.data(), lda, B.data(), ldb, 0.0f, got16.data(), ldc, nullptr,
                         sums16.data());
           if (cpu_has_avx512_bf16())  // the non-AMX path, split as gemm_bf16 splits it there
@@ -251,7 +253,8 @@ TEST(Kernels, GemmBf16ResultsDoNotDependOnHowTheWorkIsSplit) {
             continue;
           }
           for (size_t i = 0; i < got.size(); ++i) {
-            ASSERT_EQ(got[i], first[i]) << "M" << M << " N" << N << " K" << K << " ta" << ta << " tb" << tb << " at " << i;
+            ASSERT_EQ(got[i], first[i]) << "M" << M << " N" << N << " K" << K << " ta" << ta << " tb" << tb
+                                        << " at " << i;
             ASSERT_EQ(got16[i], first16[i]) << "bf16 A, M" << M << " N" << N << " at " << i;
             ASSERT_EQ(got512[i], first512[i]) << "AVX512-BF16, M" << M << " N" << N << " at " << i;
           }

@@ -68,8 +68,8 @@ void gemm_on_pool(SerialGemm serial, int64_t col_unit, int64_t row_unit, SpeedSh
                   bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                   const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias,
                   float* b_col_sums) {
-  gemm_on_pool_of(serial, col_unit, row_unit, shares, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
-                  b_col_sums);
+  gemm_on_pool_of(serial, col_unit, row_unit, shares, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                  bias, b_col_sums);
 }
 
 }  // namespace detail
