@@ -174,6 +174,12 @@ expect_error "missing column" "cls_train.tsv:1: the label column 5 is missing" \
   --text_col 1 --label_col 5 --out "$work/cls_x"
 expect_error "finetune shape flag with init" "--hidden was given with --init" \
   "$loom" finetune "${ft[@]}" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" --hidden 32
+expect_error "finetune tokenizer with init" "drop --tokenizer" \
+  "$loom" finetune "${ft[@]}" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" --tokenizer "$work/vocab.txt"
+expect_error "finetune cased with init" "--cased was given with --init" \
+  "$loom" finetune "${ft[@]}" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" --cased
+expect_error "pretrain cased with init" "--cased was given with --init" "$loom" pretrain --init "$work/bert" \
+  --data "$work/bert_corpus.txt" --out "$work/bx" --cased
 printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]' the film the > "$work/dup_vocab.txt"
 expect_error "duplicate vocab" "line 8" "$loom" pretrain --data "$work/bert_corpus.txt" --tokenizer "$work/dup_vocab.txt" --out "$work/bx"
 mkdir -p "$work/mismatch" && cp "$work/cls/"* "$work/mismatch/"

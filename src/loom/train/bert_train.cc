@@ -81,6 +81,18 @@ std::string nan_message(float loss, int64_t step, const std::string& out_dir) {
 
 }  // namespace
 
+Status check_tokenizer_with_init(const std::string& init, const TokenizerSpec& tokenizer) {
+  if (init.empty()) return ok_status();
+  if (!tokenizer.path.empty())
+    return invalid_argument("both --init ('" + init + "') and --tokenizer ('" + tokenizer.path +
+                            "') given; a pretrained directory brings its own tokenizer, drop --tokenizer");
+  if (tokenizer.lowercase.has_value())
+    return invalid_argument("--cased was given with --init ('" + init +
+                            "'); the directory's tokenizer decides case and accents (its tokenizer.json, or "
+                            "do_lower_case in tokenizer_config.json), drop --cased");
+  return ok_status();
+}
+
 StatusOr<std::unique_ptr<Tokenizer>> load_bert_tokenizer(const TokenizerSpec& spec) {
   if (spec.path.empty())
     return invalid_argument("no tokenizer given; pass --tokenizer with a BERT vocab.txt, a tokenizer.json or a model "
@@ -229,9 +241,7 @@ StatusOr<BertPretrainResult> run_bert_pretraining(const BertPretrainConfig& conf
   std::unique_ptr<Tokenizer> tokenizer;
   if (!c.init.empty()) {
     // Continued pretraining: the shape and the tokenizer are the directory's; dropout is ours.
-    if (!c.tokenizer.path.empty())
-      return invalid_argument("both --init ('" + c.init + "') and --tokenizer ('" + c.tokenizer.path +
-                              "') given; a pretrained directory brings its own tokenizer, drop --tokenizer");
+    LOOM_RETURN_IF_ERROR(check_tokenizer_with_init(c.init, c.tokenizer));
     LOOM_ASSIGN_OR_RETURN(io::BertDir dir, io::read_bert_dir(c.init));
     const float dropout = c.model.hidden_dropout_prob;
     c.model = dir.config;
@@ -428,7 +438,7 @@ Status FinetuneConfig::validate() const {
   if (freeze_layers < -1) return invalid_argument("freeze_layers is " + std::to_string(freeze_layers) + "; use -1 (whole encoder), 0 (none) or N");
   if (init.empty() && tokenizer.path.empty())
     return invalid_argument("neither --init (a pretrained BERT directory) nor --tokenizer (for a model from scratch) given");
-  return ok_status();
+  return check_tokenizer_with_init(init, tokenizer);
 }
 
 namespace {

@@ -40,6 +40,8 @@ struct TokenizerSpec {
   std::optional<bool> lowercase;
 };
 StatusOr<std::unique_ptr<Tokenizer>> load_bert_tokenizer(const TokenizerSpec& spec);
+// With --init the directory's tokenizer is used as it is: refuses --tokenizer and --cased beside it.
+Status check_tokenizer_with_init(const std::string& init, const TokenizerSpec& tokenizer);
 
 struct BertPretrainConfig {
   models::BertConfig model;  // vocab_size is taken from the tokenizer
