@@ -176,6 +176,11 @@ expect_error "finetune shape flag with init" "--hidden was given with --init" \
   "$loom" finetune "${ft[@]}" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" --hidden 32
 expect_error "finetune tokenizer with init" "drop --tokenizer" \
   "$loom" finetune "${ft[@]}" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" --tokenizer "$work/vocab.txt"
+"$loom" --threads 1 finetune "${ft[@]}" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" --batch_size 2 \
+  --layer_lr_decay 0.8 > "$work/llrd.log" 2>&1 || fail "finetune --layer_lr_decay 0.8: $(cat "$work/llrd.log")"
+grep -q "layer-wise lr decay 0.8: embeddings at" "$work/llrd.log" || fail "layer-wise decay not reported: $(cat "$work/llrd.log")"
+expect_error "layer lr decay out of range" "layer_lr_decay is 1.500000; it must be in (0, 1]" \
+  "$loom" finetune "${ft[@]}" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" --layer_lr_decay 1.5
 expect_error "finetune cased with init" "--cased was given with --init" \
   "$loom" finetune "${ft[@]}" --train "$work/cls_train.tsv" --dev "$work/cls_dev.tsv" --cased
 expect_error "pretrain cased with init" "--cased was given with --init" "$loom" pretrain --init "$work/bert" \

@@ -248,6 +248,10 @@ void add_finetune(CLI::App& app, FinetuneArgs& a) {
   cmd->add_option("--freeze_layers", c.freeze_layers,
                   "freeze the embeddings and the first N encoder layers; -1 freezes the whole encoder")
       ->capture_default_str();
+  cmd->add_option("--layer_lr_decay", c.layer_lr_decay,
+                  "layer-wise learning-rate decay in (0, 1]: encoder layer i of L learns at --lr x decay^(L-i), "
+                  "the embeddings at decay^(L+1), the heads at --lr")
+      ->capture_default_str();
   cmd->add_option("--evals_per_epoch", c.evals_per_epoch, "dev evaluations per epoch")->capture_default_str();
   cmd->add_option("--patience", c.patience, "evaluations without improvement before stopping")->capture_default_str();
   cmd->add_option("--metric", c.metric, "accuracy or macro_f1 (chooses the best checkpoint)")->capture_default_str();

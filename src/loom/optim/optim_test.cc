@@ -39,6 +39,35 @@ TEST(Optimizer, WeightDecayOnlyOnWeights) {
   EXPECT_FLOAT_EQ(params[1].second.value().f32()[0], 1.0f);
 }
 
+// A parameter with learning-rate scale s moves exactly as it would with lr * s, decay
+// included; scale 0 leaves it where it is.
+TEST(Optimizer, LrScaleEqualsAScaledLearningRate) {
+  for (OptimizerType type : {OptimizerType::kAdamW, OptimizerType::kSGD}) {
+    OptimizerOptions o;
+    o.type = type;
+    o.weight_decay = 0.1f;
+    auto scaled = two_params(), plain = two_params();
+    Optimizer a(o, scaled, {nn::ParamKind::kWeight, nn::ParamKind::kBias});
+    Optimizer b(o, plain, {nn::ParamKind::kWeight, nn::ParamKind::kBias});
+    a.set_lr_scale(0, 0.25f);
+    a.set_lr_scale(1, 0.0f);
+    for (int step = 0; step < 3; ++step) {
+      for (auto* ps : {&scaled, &plain})
+        for (auto& [name, p] : *ps) {
+          p.ensure_grad();
+          for (int64_t i = 0; i < p.grad().numel(); ++i) p.mutable_grad().f32()[i] = 0.5f * static_cast<float>(i + step) - 0.7f;
+        }
+      a.step(0.1f);
+      b.step(0.025f);
+    }
+    for (int64_t i = 0; i < 4; ++i)
+      EXPECT_FLOAT_EQ(scaled[0].second.value().f32()[i], plain[0].second.value().f32()[i]) << i;
+    EXPECT_FLOAT_EQ(scaled[1].second.value().f32()[0], 1.0f);
+    EXPECT_FLOAT_EQ(scaled[1].second.value().f32()[1], 1.0f);
+    EXPECT_NE(plain[1].second.value().f32()[0], 1.0f);
+  }
+}
+
 TEST(Optimizer, ClipGradNormScalesToMax) {
   auto params = two_params();
   for (auto& [name, p] : params) p.ensure_grad();

@@ -44,6 +44,7 @@ Optimizer::Optimizer(const OptimizerOptions& options, nn::NamedParameters params
   for (size_t i = 0; i < params_.size(); ++i) {
     params_[i].second.ensure_grad();  // parameters get their heap gradient on first need
     decay_.push_back(options.decay_all || kinds[i] == nn::ParamKind::kWeight);
+    lr_scale_.push_back(1.0f);
     const auto& shape = params_[i].second.value().shape();
     m_.push_back(Tensor::zeros(shape));
     v_.push_back(options.type == OptimizerType::kSGD ? Tensor() : Tensor::zeros(shape));
@@ -57,15 +58,22 @@ void Optimizer::step(float lr, float grad_scale) {
     Variable& p = params_[i].second;
     const float wd = decay_[i] ? options_.weight_decay : 0.0f;
     const int64_t n = p.value().numel();
+    const float lr_i = lr * lr_scale_[i];
     if (options_.type == OptimizerType::kSGD) {
-      kernels::sgd_update(p.mutable_value().f32(), p.grad().f32(), m_[i].f32(), n, lr, options_.momentum, wd,
+      kernels::sgd_update(p.mutable_value().f32(), p.grad().f32(), m_[i].f32(), n, lr_i, options_.momentum, wd,
                           step_ == 1, grad_scale);
     } else {
-      kernels::adamw_update(p.mutable_value().f32(), p.grad().f32(), m_[i].f32(), v_[i].f32(), n, lr,
+      kernels::adamw_update(p.mutable_value().f32(), p.grad().f32(), m_[i].f32(), v_[i].f32(), n, lr_i,
                             options_.beta1, options_.beta2, options_.eps, wd, step_,
                             options_.type == OptimizerType::kAdamW, grad_scale);
     }
   }
+}
+
+void Optimizer::set_lr_scale(size_t i, float scale) {
+  LOOM_CHECK_LT(i, lr_scale_.size());
+  LOOM_CHECK(scale >= 0.0f && std::isfinite(scale)) << "learning-rate scale " << scale;
+  lr_scale_[i] = scale;
 }
 
 void Optimizer::zero_grad() {

@@ -41,6 +41,10 @@ class Optimizer {
   // coefficient from clip_coefficient(), folded into the update instead of a pass that
   // rewrites every gradient).
   void step(float lr, float grad_scale = 1.0f);
+  // Parameter i steps with lr * scale (and its weight decay with it, as PyTorch's parameter
+  // groups do); every scale starts at 1. For layer-wise learning-rate decay.
+  void set_lr_scale(size_t i, float scale);
+  float lr_scale(size_t i) const { return lr_scale_[i]; }
   void zero_grad();
   int64_t steps_taken() const { return step_; }
 
@@ -55,6 +59,7 @@ class Optimizer {
   OptimizerOptions options_;
   nn::NamedParameters params_;
   std::vector<bool> decay_;
+  std::vector<float> lr_scale_;
   std::vector<Tensor> m_, v_;  // Adam moments, or SGD momentum in m_
   int64_t step_ = 0;
 };

@@ -435,6 +435,9 @@ Status FinetuneConfig::validate() const {
   if (!(dropout < 1)) return invalid_argument("dropout is " + std::to_string(dropout) + "; it must be < 1");
   if (metric != "accuracy" && metric != "macro_f1")
     return invalid_argument("metric is '" + metric + "'; choose accuracy or macro_f1");
+  if (!(layer_lr_decay > 0 && layer_lr_decay <= 1))
+    return invalid_argument("layer_lr_decay is " + std::to_string(layer_lr_decay) +
+                            "; it must be in (0, 1] (1 = every layer at --lr; 0.8 is a common choice)");
   if (freeze_layers < -1) return invalid_argument("freeze_layers is " + std::to_string(freeze_layers) + "; use -1 (whole encoder), 0 (none) or N");
   if (init.empty() && tokenizer.path.empty())
     return invalid_argument("neither --init (a pretrained BERT directory) nor --tokenizer (for a model from scratch) given");
@@ -529,6 +532,15 @@ std::vector<int32_t> argmaxes(const std::vector<std::vector<float>>& probs) {
 
 }  // namespace
 
+float layer_lr_scale(const std::string& name, int64_t num_layers, float decay) {
+  auto starts = [&name](const std::string& prefix) { return name.rfind(prefix, 0) == 0; };
+  int64_t depth = num_layers + 1;  // classifier, pooler, final LayerNorm
+  const std::string layer = "bert.encoder.layer.";
+  if (starts("bert.embeddings.")) depth = 0;
+  else if (starts(layer)) depth = std::stoll(name.substr(layer.size())) + 1;
+  return static_cast<float>(std::pow(static_cast<double>(decay), static_cast<double>(num_layers + 1 - depth)));
+}
+
 StatusOr<FinetuneResult> run_finetune(const FinetuneConfig& config_in, const BertHooks& hooks) {
   FinetuneConfig c = config_in;
   LOOM_RETURN_IF_ERROR(c.validate());
@@ -598,6 +610,15 @@ StatusOr<FinetuneResult> run_finetune(const FinetuneConfig& config_in, const Ber
   }
   auto [params, kinds] = trainable(model);
   optim::Optimizer optimizer(bert_adamw(c.weight_decay), params, kinds);
+  if (c.layer_lr_decay != 1.0f) {
+    for (size_t i = 0; i < params.size(); ++i)
+      optimizer.set_lr_scale(i, layer_lr_scale(params[i].first, cfg.num_hidden_layers, c.layer_lr_decay));
+    char buf[120];
+    std::snprintf(buf, sizeof buf, "layer-wise lr decay %.3g: embeddings at %.3g x --lr, top layer at %.3g x",
+                  c.layer_lr_decay, layer_lr_scale("bert.embeddings.x", cfg.num_hidden_layers, c.layer_lr_decay),
+                  c.layer_lr_decay);
+    say(buf);
+  }
   const int64_t warmup = static_cast<int64_t>(c.warmup_ratio * static_cast<float>(total_steps));
   const optim::LrSchedule schedule = linear_schedule(c.lr, warmup, total_steps);
   LOOM_RETURN_IF_ERROR(make_directories(c.out_dir));

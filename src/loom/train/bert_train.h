@@ -101,6 +101,8 @@ struct FinetuneConfig {
   // Freeze the embeddings and the first N encoder layers (-1: the whole encoder, only the
   // pooler and classifier train).
   int64_t freeze_layers = 0;
+  // Layer-wise learning-rate decay in (0, 1]: see layer_lr_scale; 1 = one rate for all.
+  float layer_lr_decay = 1.0f;
   int64_t evals_per_epoch = 1;
   int64_t patience = 2;  // stop after this many evaluations without a better dev metric
   std::string metric = "accuracy";  // or "macro_f1"
@@ -108,6 +110,12 @@ struct FinetuneConfig {
   kernels::MatmulPrecision matmul = kernels::MatmulPrecision::kF32;
   Status validate() const;
 };
+
+// Layer-wise learning-rate decay (as ELECTRA fine-tunes): the classifier, the pooler and a
+// pre-LN encoder's final LayerNorm step at the full rate, encoder layer i of L at
+// decay^(L - i), the embeddings at decay^(L + 1); lower layers, which hold the most general
+// features, move least.
+float layer_lr_scale(const std::string& param_name, int64_t num_layers, float decay);
 
 struct FinetuneResult {
   ClassificationReport best;

@@ -13,6 +13,7 @@
 #include "loom/io/model_dir.h"
 #include "loom/data/prepare.h"
 #include "loom/tokenizers/char_tokenizer.h"
+#include "loom/train/bert_train.h"
 #include "loom/train/trainer.h"
 #include "loom/testing/test_support.h"
 
@@ -310,6 +311,41 @@ TEST(ModelDir, CorruptFilesAreRejectedWithClearMessages) {
   auto none = io::load_model_dir(join_path(dir, "nope"));
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("does not exist"), std::string::npos);
+}
+
+// Layer-wise learning-rate decay over a real classifier's parameter names: the heads at the
+// full rate, layer i of L at decay^(L - i), the embeddings at decay^(L + 1).
+TEST(Finetune, LayerLrScalesFollowDepth) {
+  models::BertConfig c;
+  c.vocab_size = 20;
+  c.hidden_size = 8;
+  c.num_hidden_layers = 3;
+  c.num_attention_heads = 2;
+  c.intermediate_size = 16;
+  c.max_position_embeddings = 16;
+  c.pre_layernorm = true;
+  models::BertForSequenceClassification model(c, 2);
+  const float d = 0.5f;
+  int64_t embeddings = 0, layers = 0, heads = 0;
+  for (const auto& [name, v] : model.named_parameters()) {
+    const float s = layer_lr_scale(name, 3, d);
+    if (name.rfind("bert.embeddings.", 0) == 0) {
+      EXPECT_FLOAT_EQ(s, 0.0625f) << name;
+      ++embeddings;
+    } else if (name.rfind("bert.encoder.layer.", 0) == 0) {
+      const int64_t i = name[19] - '0';
+      EXPECT_FLOAT_EQ(s, std::pow(d, static_cast<float>(3 - i))) << name;
+      ++layers;
+    } else {
+      EXPECT_FLOAT_EQ(s, 1.0f) << name;  // encoder.LayerNorm, pooler, classifier
+      ++heads;
+    }
+  }
+  EXPECT_GT(embeddings, 0);
+  EXPECT_GT(layers, 0);
+  EXPECT_GE(heads, 6);
+  EXPECT_FLOAT_EQ(layer_lr_scale("classifier.weight", 3, 1.0f), 1.0f);
+  EXPECT_FLOAT_EQ(layer_lr_scale("bert.embeddings.word_embeddings.weight", 3, 1.0f), 1.0f);
 }
 
 }  // namespace
