@@ -163,6 +163,8 @@ out=$(printf 'the film was good .\nawful .\n' | "$loom" predict --model "$work/c
   --json_out "$work/eval.json" > "$work/eval.log" || fail "eval classify: $(cat "$work/eval.log")"
 grep -q '"macro"' "$work/eval.json" || fail "eval --json_out lacks macro averages"
 grep -q "^accuracy " "$work/eval.log" || fail "eval classify prints no accuracy"
+expect_error "predict longer than the positions" "max_seq_len is 100000; the model takes 3 to" \
+  "$loom" predict --model "$work/cls" --max_seq_len 100000 --input "$work/cls_dev.tsv" --text_col 1
 ft=(--task classify --init "$work/bert" --out "$work/cls_x" --epochs 1 --text_col 1 --label_col 0 --max_seq_len 24)
 printf 'good\tfine\nmeh\tso so\n' > "$work/cls_badlabel.tsv"
 expect_error "label outside set" "cls_badlabel.tsv:2: label \"meh\" is not in the label set {bad, good}" \

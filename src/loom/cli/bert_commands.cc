@@ -289,7 +289,8 @@ void add_predict(CLI::App& app, PredictArgs& a) {
   cmd->add_option("--model", a.model, "classifier directory (from loom finetune)")->required();
   cmd->add_option("--input", a.input, "file of texts [default: standard input, one text per line]");
   add_table_flags(cmd, a.table, false);
-  cmd->add_option("--max_seq_len", a.max_seq_len, "longer inputs are truncated")->capture_default_str();
+  cmd->add_option("--max_seq_len", a.max_seq_len,
+                  "longer inputs are truncated [default: the model's max_position_embeddings]");
   cmd->add_option("--batch_size", a.batch_size, "texts per forward pass")->capture_default_str();
   cmd->add_flag("--json", a.json, "one JSON object per line instead");
 }
@@ -316,7 +317,8 @@ Status run_predict(const PredictArgs& a) {
     f.labelled = false;
     LOOM_ASSIGN_OR_RETURN(examples, data::read_classification_file(a.input, f));
   }
-  LOOM_ASSIGN_OR_RETURN(auto preds, train::predict(model, examples, a.max_seq_len, a.batch_size));
+  const int64_t max_len = a.max_seq_len != 0 ? a.max_seq_len : model.config.max_position_embeddings;
+  LOOM_ASSIGN_OR_RETURN(auto preds, train::predict(model, examples, max_len, a.batch_size));
   int64_t truncated = 0;
   if (!a.json) {
     std::printf("label");
@@ -340,13 +342,14 @@ Status run_predict(const PredictArgs& a) {
   }
   if (truncated > 0)
     std::fprintf(stderr, "loom: note: %lld of %zu inputs were longer than %lld tokens and were truncated\n",
-                 static_cast<long long>(truncated), preds.size(), static_cast<long long>(a.max_seq_len));
+                 static_cast<long long>(truncated), preds.size(), static_cast<long long>(max_len));
   return ok_status();
 }
 
 void add_classify_eval_flags(CLI::App& eval, ClassifyEvalArgs& a) {
   add_table_flags(&eval, a.table, true);
-  eval.add_option("--max_seq_len", a.max_seq_len, "classify: longer inputs are truncated")->capture_default_str();
+  eval.add_option("--max_seq_len", a.max_seq_len,
+                  "classify: longer inputs are truncated [default: the model's max_position_embeddings]");
   eval.add_option("--json_out", a.json_out, "classify: also write the report as JSON to this file");
 }
 
@@ -357,7 +360,8 @@ Status run_classify_eval(const std::string& model_dir, const std::string& data_p
   LOOM_ASSIGN_OR_RETURN(auto examples, data::read_classification_file(data_path, f));
   const data::LabelSet labels = data::LabelSet::from_names(model.labels);
   LOOM_ASSIGN_OR_RETURN(std::vector<int32_t> truth, data::label_ids(examples, labels, data_path));
-  LOOM_ASSIGN_OR_RETURN(auto preds, train::predict(model, examples, a.max_seq_len, batch_size));
+  const int64_t max_len = a.max_seq_len != 0 ? a.max_seq_len : model.config.max_position_embeddings;
+  LOOM_ASSIGN_OR_RETURN(auto preds, train::predict(model, examples, max_len, batch_size));
   std::vector<int32_t> predicted;
   int64_t truncated = 0;
   for (const auto& p : preds) {
@@ -375,7 +379,7 @@ Status run_classify_eval(const std::string& model_dir, const std::string& data_p
   else
     std::printf("%s%lld of %lld examples truncated to %lld tokens\n", train::report_to_text(r).c_str(),
                 static_cast<long long>(truncated), static_cast<long long>(r.examples),
-                static_cast<long long>(a.max_seq_len));
+                static_cast<long long>(max_len));
   return ok_status();
 }
 

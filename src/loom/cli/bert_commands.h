@@ -53,13 +53,13 @@ struct PredictArgs {
   std::string model;
   std::string input;  // file; empty = standard input, one text per line
   TableArgs table;
-  int64_t max_seq_len = 512, batch_size = 32;
+  int64_t max_seq_len = 0, batch_size = 32;  // max_seq_len 0: the model's max_position_embeddings
   bool json = false;
 };
 
 struct ClassifyEvalArgs {
   TableArgs table;
-  int64_t max_seq_len = 512;
+  int64_t max_seq_len = 0;  // 0: the model's max_position_embeddings
   std::string json_out;
 };
 

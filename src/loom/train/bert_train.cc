@@ -753,7 +753,10 @@ StatusOr<Classifier> Classifier::load(const std::string& dir) {
 
 StatusOr<std::vector<Prediction>> predict(Classifier& c, const std::vector<data::ClassifyExample>& examples,
                                           int64_t max_seq_len, int64_t batch_size, kernels::MatmulPrecision matmul) {
-  if (max_seq_len > c.config.max_position_embeddings) max_seq_len = c.config.max_position_embeddings;
+  if (max_seq_len < 3 || max_seq_len > c.config.max_position_embeddings)
+    return invalid_argument("max_seq_len is " + std::to_string(max_seq_len) + "; the model takes 3 to " +
+                            std::to_string(c.config.max_position_embeddings) +
+                            " tokens (its max_position_embeddings); pass a length in that range or leave it out");
   std::vector<int32_t> no_labels(examples.size(), 0);
   LOOM_ASSIGN_OR_RETURN(Encoded e, encode_examples(*c.tokenizer, examples, no_labels, max_seq_len, "<input>"));
   const auto pad = c.tokenizer->special_tokens().pad;
