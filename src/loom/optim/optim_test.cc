@@ -55,7 +55,8 @@ TEST(Optimizer, LrScaleEqualsAScaledLearningRate) {
       for (auto* ps : {&scaled, &plain})
         for (auto& [name, p] : *ps) {
           p.ensure_grad();
-          for (int64_t i = 0; i < p.grad().numel(); ++i) p.mutable_grad().f32()[i] = 0.5f * static_cast<float>(i + step) - 0.7f;
+          for (int64_t i = 0; i < p.grad().numel(); ++i)
+            p.mutable_grad().f32()[i] = 0.5f * static_cast<float>(i + step) - 0.7f;
         }
       a.step(0.1f);
       b.step(0.025f);

@@ -44,7 +44,6 @@ class Optimizer {
   // Parameter i steps with lr * scale (and its weight decay with it, as PyTorch's parameter
   // groups do); every scale starts at 1. For layer-wise learning-rate decay.
   void set_lr_scale(size_t i, float scale);
-  float lr_scale(size_t i) const { return lr_scale_[i]; }
   void zero_grad();
   int64_t steps_taken() const { return step_; }
 
