@@ -73,6 +73,45 @@ TEST(Kernels, MatmulMatchesReference) {
     }
 }
 
+// A single row of A (batch-1 decoding) takes its own streaming loops: against the
+// definition for both layouts of B, tails in N (not whole cache lines or groups of four) and K
+// (not a multiple of four), padded B and C, beta and bias; shapes above the serial size split
+// over the pool, and give the same numbers on one thread and two. alpha != 1 goes the general way.
+TEST(Kernels, SingleRowGemmMatchesReference) {
+  for (auto [N, K] : std::vector<std::array<int64_t, 2>>{{1, 1}, {3, 5}, {37, 11}, {1000, 301}, {2309, 768}})
+    for (bool tb : {false, true})
+      for (auto [alpha, beta] : std::vector<std::pair<float, float>>{{1.0f, 0.0f}, {1.0f, -0.75f}, {0.5f, 1.0f}})
+        for (bool with_bias : {false, true}) {
+          const int64_t ldb = (tb ? K : N) + 3, ldc = N + 2;
+          const Vec A = rnd(K, 81), B = rnd((tb ? N : K) * ldb, 82), C0 = rnd(ldc, 83), bias = rnd(N, 84);
+          Vec want = C0;
+          reference::gemm<float>(false, tb, 1, N, K, alpha, A.data(), K, B.data(), ldb, beta, want.data(), ldc);
+          if (with_bias)
+            for (int64_t j = 0; j < N; ++j) want[static_cast<size_t>(j)] += bias[static_cast<size_t>(j)];
+          std::vector<Vec> got;
+          for (int threads : {1, 2}) {
+            set_num_threads(threads);
+            Vec c = C0;
+            gemm(false, tb, 1, N, K, alpha, A.data(), K, B.data(), ldb, beta, c.data(), ldc,
+                 with_bias ? bias.data() : nullptr);
+            got.push_back(c);
+          }
+          set_num_threads(2);
+          EXPECT_EQ(got[0], got[1]) << "N" << N << " K" << K << " tb" << tb;
+          for (int64_t j = 0; j < ldc; ++j) {
+            const size_t at = static_cast<size_t>(j);
+            if (j >= N) {
+              ASSERT_EQ(got[1][at], C0[at]) << "padding column " << j;
+              continue;
+            }
+            const float tol = 1e-6f * static_cast<float>(K) + 1e-5f;
+            ASSERT_NEAR(got[1][at], want[at], tol * (1.0f + std::abs(want[at])))
+                << "N" << N << " K" << K << " tb" << tb << " alpha " << alpha << " beta " << beta
+                << (with_bias ? " bias" : "") << " at " << j;
+          }
+        }
+}
+
 TEST(Kernels, RoundToBf16IsNearestEven) {
   auto bits = [](float x) {
     uint32_t u;

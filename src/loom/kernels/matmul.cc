@@ -13,6 +13,7 @@
 #include "loom/base/check.h"
 #include "loom/base/threads.h"
 #include "loom/kernels/dispatch.h"
+#include "loom/kernels/multiversion.h"
 
 namespace loom::kernels {
 
@@ -32,6 +33,76 @@ void sgemm_here(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, flo
   LOOM_CHECK(st == dnnl_success) << "dnnl_sgemm failed with status " << static_cast<int>(st);
 }
 
+
+// y[j] += sum over k of x[k] * B[k][j] for j in [n0, n1), B (K, N) row-major: four rows of
+// B at a time stream through once, y's block stays in L1.
+LOOM_MULTIVERSION
+void gemv_rows_of_b(int64_t n0, int64_t n1, int64_t K, const float* x, const float* B, int64_t ldb, float* y) {
+  int64_t k = 0;
+  for (; k + 4 <= K; k += 4) {
+    const float *b0 = B + k * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+    const float x0 = x[k], x1 = x[k + 1], x2 = x[k + 2], x3 = x[k + 3];
+#pragma omp simd
+    for (int64_t j = n0; j < n1; ++j) y[j] += (x0 * b0[j] + x1 * b1[j]) + (x2 * b2[j] + x3 * b3[j]);
+  }
+  for (; k < K; ++k) {
+    const float* b = B + k * ldb;
+    const float xk = x[k];
+#pragma omp simd
+    for (int64_t j = n0; j < n1; ++j) y[j] += xk * b[j];
+  }
+}
+
+// y[j] += dot(B[j][0..K), x) for j in [n0, n1), B (N, K) row-major (op(B) = B^T): four rows
+// at a time, x stays in L1.
+LOOM_MULTIVERSION
+void gemv_cols_of_bt(int64_t n0, int64_t n1, int64_t K, const float* x, const float* B, int64_t ldb, float* y) {
+  int64_t j = n0;
+  for (; j + 4 <= n1; j += 4) {
+    const float *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+    for (int64_t k = 0; k < K; ++k) {
+      s0 += x[k] * b0[k];
+      s1 += x[k] * b1[k];
+      s2 += x[k] * b2[k];
+      s3 += x[k] * b3[k];
+    }
+    y[j] += s0;
+    y[j + 1] += s1;
+    y[j + 2] += s2;
+    y[j + 3] += s3;
+  }
+  for (; j < n1; ++j) {
+    const float* b = B + j * ldb;
+    float s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t k = 0; k < K; ++k) s += x[k] * b[k];
+    y[j] += s;
+  }
+}
+
+// C (1, N) = beta * C + bias + a op(B): batch-1 decoding, where every weight is read once
+// per token and the product is bound by memory bandwidth. A GEMM library's general kernel
+// packs or blocks for reuse that a single row of A does not have; these loops only stream B.
+// Columns split evenly over the pool in whole cache lines; each C[j] is computed by one
+// thread in a fixed order, so the result does not depend on the split.
+void gemv(bool trans_b, int64_t N, int64_t K, const float* a, const float* B, int64_t ldb, float beta, float* c,
+          const float* bias) {
+  auto block = [&](int64_t lo, int64_t hi) {
+    const int64_t n0 = lo * 16, n1 = std::min(N, hi * 16);
+    detail::scale_c(1, n1 - n0, beta, c + n0, 0, bias ? bias + n0 : nullptr);
+    if (trans_b)
+      gemv_cols_of_bt(n0, n1, K, a, B, ldb, c);
+    else
+      gemv_rows_of_b(n0, n1, K, a, B, ldb, c);
+  };
+  const int64_t units = (N + 15) / 16;
+  if (N * K < detail::kSerialGemmMacs || num_threads() == 1)
+    block(0, units);
+  else
+    parallel_for(units, block);
+}
 
 }  // namespace
 
@@ -86,6 +157,10 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   }
   if (K == 0) {  // oneDNN requires K > 0; the product is empty.
     detail::scale_c(M, N, beta, C, ldc, bias);
+    return;
+  }
+  if (M == 1 && !trans_a && alpha == 1.0f && !b_col_sums) {
+    gemv(trans_b, N, K, A, B, ldb, beta, C, bias);
     return;
   }
   // Blocks of whole cache lines (16 floats) of columns, or of 8 rows, split evenly: oneDNN may
